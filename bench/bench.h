@@ -1,0 +1,40 @@
+/*
+ * bench.h — private to `teekm bench`. Every figure is measured next to a raw
+ * baseline in the same run and printed as a ratio, never as an absolute
+ * pass/fail in a unit test.
+ */
+#ifndef TKM_BENCH_H
+#define TKM_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One measured operation: fn(ctx) does one op; returns 0 on success. */
+typedef int (*bench_op)(void *ctx);
+
+typedef struct {
+    double ops_per_sec;
+    uint64_t ops;
+    double seconds;
+} bench_result;
+
+/* Options shared by all suites. */
+typedef struct {
+    double seconds; /* time budget per measured item (default 2.0) */
+    int json;       /* print one JSON object instead of a table */
+} bench_opts;
+
+/*
+ * Measure a and b interleaved in `rounds` alternating slices of the time
+ * budget, so that frequency scaling and noise hit both alike.
+ */
+int bench_pair(const bench_opts *o, bench_op a, void *actx, bench_op b, void *bctx,
+               bench_result *ra, bench_result *rb);
+int bench_one(const bench_opts *o, bench_op op, void *ctx, bench_result *r);
+void bench_print_row(const char *name, const bench_result *r);
+void bench_print_ratio(const char *name, const bench_result *r, const char *base_name,
+                       const bench_result *base, double target);
+
+int bench_crypto(const bench_opts *o);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * cli.h — private to the teekm program: the subcommand table and shared helpers.
+ * Each subcommand lives in its own cmd_<name>.c and returns a process exit code
+ * (0 success, 1 failure/invalid, 2 usage).
+ */
+#ifndef TKM_CLI_H
+#define TKM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef int (*cli_fn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    cli_fn fn;
+    const char *summary;
+} cli_command;
+
+/* Dispatch argv[0] among cmds; prints usage for unknown names. */
+int cli_dispatch(const char *prog, const cli_command *cmds, int argc, char **argv);
+
+/* Print an error line "teekm: <what>: <message> [detail]" to stderr. */
+void cli_error(const char *what, tkm_rc rc);
+/* Read all of stdin (or a file when path != NULL and not "-") up to max bytes. Caller frees. */
+tkm_rc cli_read_input(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Print a JSON value on stdout (indented, keys in insertion order) and a newline. */
+int cli_print_json(const json_t *v);
+
+int cmd_version(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

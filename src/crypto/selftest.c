@@ -1,0 +1,111 @@
+/* see tkm_selftest.h */
+#include "tkm_selftest.h"
+#include "tkm_entropy.h"
+#include "tkm_hash.h"
+#include "tkm_secp.h"
+
+#include <string.h>
+
+static tkm_rc expect_hex(const uint8_t *got, size_t n, const char *want_hex) {
+    uint8_t want[128];
+    TKM_ARG_CHECK(n <= sizeof want);
+    TKM_TRY(tkm_hex_decode_exact(want, n, want_hex, strlen(want_hex), TKM_HEX_0X_FORBIDDEN));
+    TKM_ENSURE(memcmp(got, want, n) == 0, TKM_ERR_KAT);
+    return TKM_RC_OK;
+}
+
+/* Keccak KAT: ShortMsgKAT_256 Len=0 (Keccak team). */
+static tkm_rc kat_keccak256(void) {
+    uint8_t h[32];
+    tkm_keccak256(h, "", 0);
+    return expect_hex(h, 32, "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+}
+
+/* FIPS 180-2 appendix examples: "abc". */
+static tkm_rc kat_sha256(void) {
+    uint8_t h[32];
+    TKM_TRY(tkm_sha256(h, "abc", 3));
+    return expect_hex(h, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static tkm_rc kat_sha512(void) {
+    uint8_t h[64];
+    TKM_TRY(tkm_sha512(h, "abc", 3));
+    return expect_hex(h, 64,
+                      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+                      "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+}
+
+/* RFC 4231 test case 2. */
+static tkm_rc kat_hmac_sha256(void) {
+    uint8_t h[32];
+    static const char data[] = "what do ya want for nothing?";
+    TKM_TRY(tkm_hmac_sha256(h, (const uint8_t *)"Jefe", 4, data, sizeof data - 1));
+    return expect_hex(h, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+/* RFC 5869 test case 1. */
+static tkm_rc kat_hkdf_sha256(void) {
+    uint8_t ikm[22], salt[13], info[10], okm[42];
+    memset(ikm, 0x0b, sizeof ikm);
+    for (uint8_t i = 0; i < sizeof salt; i++) salt[i] = i;
+    for (uint8_t i = 0; i < sizeof info; i++) info[i] = (uint8_t)(0xf0 + i);
+    TKM_TRY(tkm_hkdf_sha256(okm, sizeof okm, salt, sizeof salt, ikm, sizeof ikm, info, sizeof info));
+    return expect_hex(okm, sizeof okm,
+                      "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+                      "34007208d5b887185865");
+}
+
+/* EIP-155 example: key 0x46…46 signs the example's signing hash to v=37, r, s. */
+static tkm_rc kat_secp256k1(void) {
+    uint8_t skb[32], digest[32], sig[65], pub[65], rec[65];
+    memset(skb, 0x46, sizeof skb);
+    TKM_TRY(tkm_hex_decode_exact(digest, 32,
+                                 "daf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53", 64,
+                                 TKM_HEX_0X_FORBIDDEN));
+    tkm_secret *sk = NULL;
+    tkm_rc rc = tkm_secret_from(&sk, skb, sizeof skb);
+    tkm_wipe(skb, sizeof skb);
+    if (tkm_failed(rc)) return rc;
+    rc = tkm_secp_sign(sig, sk, digest);
+    if (tkm_ok(rc)) rc = tkm_secp_pubkey(pub, sk);
+    tkm_secret_free(sk);
+    TKM_TRY(rc);
+    TKM_TRY(expect_hex(sig, 64,
+                       "28ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276"
+                       "67cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"));
+    TKM_ENSURE(sig[64] == 0, TKM_ERR_KAT); /* v = 37 = 35 + 2*1 + recid 0 */
+    TKM_TRY(tkm_secp_verify(pub, digest, sig));
+    TKM_TRY(tkm_secp_recover(rec, digest, sig, TKM_SECP_REQUIRE_LOW_S));
+    TKM_ENSURE(memcmp(rec, pub, 65) == 0, TKM_ERR_KAT);
+    uint8_t addr[20];
+    tkm_eth_address(addr, pub);
+    return expect_hex(addr, 20, "9d8a62f656a8d1615c1294fd71e9cfb3e4855a4f");
+}
+
+static tkm_rc kat_entropy(void) { return tkm_entropy_init(); }
+
+typedef struct {
+    const char *name;
+    tkm_rc (*fn)(void);
+} kat;
+
+static const kat kats[] = {
+    {"entropy-health", kat_entropy},
+    {"keccak-256", kat_keccak256},
+    {"sha-256", kat_sha256},
+    {"sha-512", kat_sha512},
+    {"hmac-sha256", kat_hmac_sha256},
+    {"hkdf-sha256", kat_hkdf_sha256},
+    {"secp256k1", kat_secp256k1},
+};
+
+tkm_rc tkm_crypto_selftest(tkm_kat_report_fn report, void *ctx) {
+    tkm_rc first = TKM_RC_OK;
+    for (size_t i = 0; i < sizeof kats / sizeof kats[0]; i++) {
+        tkm_rc rc = kats[i].fn();
+        if (report) report(ctx, kats[i].name, rc);
+        if (tkm_failed(rc) && tkm_ok(first)) first = rc;
+    }
+    return first;
+}
