@@ -4,7 +4,9 @@
  *    fast_aggregate_verify, aggregate_verify, batch_verify, hash_to_G2,
  *    deserialization_G1/G2);
  *  - tests/vectors/eip-2333: derive_master_SK / derive_child_SK (+ intermediates);
- *  - tests/vectors/rfc9380: hash_to_curve G2 (u, Q0, Q1, P) and expand_message_xmd.
+ *  - tests/vectors/rfc9380: hash_to_curve G2 (u, Q0, Q1, P) and expand_message_xmd;
+ *  - tests/vectors/bls-oracle: multi-level EIP-2334 paths, keys and signatures from
+ *    @chainsafe/bls-hd-key + @noble/curves (independent of blst).
  * A folder that is empty, missing or unknown fails the test.
  */
 #include "testutil.h"
@@ -580,12 +582,63 @@ static void test_rfc9380_expand_message_xmd(void **state) {
     assert_int_equal(files, 2);
 }
 
+/* ------------------------------------------- independent oracles (EIP-2334) */
+
+static void check_oracle_file(const char *rel) {
+    json_t *v = tu_load_vector(rel);
+    assert_string_equal(json_string_value(field(v, "dst")), TKM_BLS_DST);
+    json_t *cases = field(v, "cases");
+    assert_true(json_array_size(cases) > 0);
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *c = json_array_get(cases, i);
+        const char *path = json_string_value(field(c, "path"));
+        tkm_secret *seed = secret_hex(json_string_value(field(c, "seed")));
+        tkm_secret *want = secret_hex(json_string_value(field(c, "sk")));
+        tkm_secret *sk = NULL;
+        TU_ASSERT_OK(tkm_bls_derive_path(&sk, seed, path, strlen(path)));
+        if (!tkm_secret_eq(sk, want)) fail_msg("%s: derived key differs from the oracle's", path);
+        uint8_t pk[48], want_pk[48], sig[96], want_sig[96];
+        size_t mlen;
+        uint8_t *msg = hexv(field(c, "message"), &mlen);
+        tu_hex_exact(want_pk, 48, json_string_value(field(c, "pubkey")));
+        tu_hex_exact(want_sig, 96, json_string_value(field(c, "signature")));
+        TU_ASSERT_OK(tkm_bls_sk_to_pk(pk, sk));
+        assert_memory_equal(pk, want_pk, 48);
+        TU_ASSERT_OK(tkm_bls_sign(sig, sk, msg, mlen));
+        assert_memory_equal(sig, want_sig, 96);
+        TU_ASSERT_OK(tkm_bls_verify(want_pk, msg, mlen, want_sig));
+        free(msg);
+        tkm_secret_free(sk);
+        tkm_secret_free(want);
+        tkm_secret_free(seed);
+    }
+    json_decref(v);
+}
+
+static void test_oracle_eip2334(void **state) {
+    (void)state;
+    DIR *d = opendir(tu_vector_path("bls-oracle"));
+    assert_non_null(d);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_json(e->d_name)) continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, "bls-oracle/%s", e->d_name);
+        check_oracle_file(rel);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bls12_381_tests),
         cmocka_unit_test(test_eip2333),
         cmocka_unit_test(test_rfc9380_hash_to_g2),
         cmocka_unit_test(test_rfc9380_expand_message_xmd),
+        cmocka_unit_test(test_oracle_eip2334),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
