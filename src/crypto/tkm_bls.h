@@ -133,7 +133,9 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_bls_verify(const uint8_t pk[static TKM_BLS_PU
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_bls_aggregate_sigs(uint8_t out[static TKM_BLS_SIG_LEN],
                                                       const uint8_t (*sigs)[TKM_BLS_SIG_LEN], size_t n)
     TKM_NONNULL(1);
-/* eth_aggregate_pubkeys: n >= 1 keys, each passing KeyValidate. Out: their sum. */
+/* eth_aggregate_pubkeys: n >= 1 keys, each passing KeyValidate. Out: their sum
+ * (which may be the point at infinity, e.g. for pk and -pk; verifying against
+ * it then fails with TKM_ERR_BLS_INFINITY). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_bls_aggregate_pubkeys(uint8_t out[static TKM_BLS_PUBKEY_LEN],
                                                          const uint8_t (*pks)[TKM_BLS_PUBKEY_LEN],
                                                          size_t n) TKM_NONNULL(1);
