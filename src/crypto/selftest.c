@@ -1,5 +1,6 @@
 /* see tkm_selftest.h */
 #include "tkm_selftest.h"
+#include "tkm_bls.h"
 #include "tkm_entropy.h"
 #include "tkm_hash.h"
 #include "tkm_secp.h"
@@ -83,6 +84,61 @@ static tkm_rc kat_secp256k1(void) {
     return expect_hex(addr, 20, "9d8a62f656a8d1615c1294fd71e9cfb3e4855a4f");
 }
 
+static tkm_rc secret_from_hex(tkm_secret **s, const char *hex, size_t n) {
+    uint8_t b[64];
+    *s = NULL;
+    TKM_ARG_CHECK(n <= sizeof b);
+    tkm_rc rc = tkm_hex_decode_exact(b, n, hex, strlen(hex), TKM_HEX_0X_FORBIDDEN);
+    if (tkm_ok(rc)) rc = tkm_secret_from(s, b, n);
+    tkm_wipe(b, sizeof b);
+    return rc;
+}
+
+/*
+ * ethereum/bls12-381-tests v0.1.2 sign_case_84d45c9c7cca6b92 (identical in
+ * consensus-spec-tests general/phase0/bls/sign); the public key is the one the
+ * verify_valid_case_195246ee3bd3b6ec vector pairs with that signature.
+ */
+static tkm_rc kat_bls12_381(void) {
+    uint8_t msg[32], sig[TKM_BLS_SIG_LEN], pk[TKM_BLS_PUBKEY_LEN];
+    memset(msg, 0xab, sizeof msg);
+    tkm_secret *sk = NULL;
+    TKM_TRY(secret_from_hex(&sk, "328388aff0d4a5b7dc9205abd374e7e98f3cd9f3418edb4eafda5fb16473d216", 32));
+    tkm_rc rc = tkm_bls_sign(sig, sk, msg, sizeof msg);
+    if (tkm_ok(rc)) rc = tkm_bls_sk_to_pk(pk, sk);
+    tkm_secret_free(sk);
+    TKM_TRY(rc);
+    TKM_TRY(expect_hex(sig, sizeof sig,
+                       "ae82747ddeefe4fd64cf9cedb9b04ae3e8a43420cd255e3c7cd06a8d88b7c7f8"
+                       "638543719981c5d16fa3527c468c25f0026704a6951bde891360c7e8d12ddee0"
+                       "559004ccdbe6046b55bae1b257ee97f7cdb955773d7cf29adf3ccbb9975e4eb9"));
+    TKM_TRY(expect_hex(pk, sizeof pk,
+                       "b53d21a4cfd562c469cc81514d4ce5a6b577d8403d32a394dc265dd190b47fa9"
+                       "f829fdd7963afdf972e5e77854051f6f"));
+    TKM_TRY(tkm_bls_verify(pk, msg, sizeof msg, sig));
+    msg[0] ^= 1; /* and a different message must not verify */
+    TKM_ENSURE(tkm_bls_verify(pk, msg, sizeof msg, sig).code == TKM_ERR_BAD_SIGNATURE, TKM_ERR_KAT);
+    return TKM_RC_OK;
+}
+
+/* ERC-2333 test case 1 (SKs converted from decimal to big-endian hex). */
+static tkm_rc kat_eip2333(void) {
+    tkm_secret *seed = NULL, *master = NULL, *child = NULL;
+    TKM_TRY(secret_from_hex(&seed, "3141592653589793238462643383279502884197169399375105820974944592", 32));
+    tkm_rc rc = tkm_bls_derive_master_sk(&master, seed);
+    if (tkm_ok(rc)) rc = tkm_bls_derive_child_sk(&child, master, 3141592653u);
+    if (tkm_ok(rc))
+        rc = expect_hex(tkm_secret_ptr(master), 32,
+                        "41c9e07822b092a93fd6797396338c3ada4170cc81829fdfce6b5d34bd5e7ec7");
+    if (tkm_ok(rc))
+        rc = expect_hex(tkm_secret_ptr(child), 32,
+                        "384843fad5f3d777ea39de3e47a8f999ae91f89e42bffa993d91d9782d152a0f");
+    tkm_secret_free(child);
+    tkm_secret_free(master);
+    tkm_secret_free(seed);
+    return rc;
+}
+
 static tkm_rc kat_entropy(void) { return tkm_entropy_init(); }
 
 typedef struct {
@@ -98,6 +154,8 @@ static const kat kats[] = {
     {"hmac-sha256", kat_hmac_sha256},
     {"hkdf-sha256", kat_hkdf_sha256},
     {"secp256k1", kat_secp256k1},
+    {"bls12-381", kat_bls12_381},
+    {"eip-2333", kat_eip2333},
 };
 
 tkm_rc tkm_crypto_selftest(tkm_kat_report_fn report, void *ctx) {
