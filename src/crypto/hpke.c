@@ -110,30 +110,42 @@ static tkm_rc labeled_expand(uint8_t *out, size_t L, const uint8_t *suite, size_
 
 /* ---- X25519 ---- */
 
-static tkm_rc x25519_pub(uint8_t pk[static 32], const uint8_t sk[static 32]) {
+/*
+ * Load a raw private key (OpenSSL keeps it in its secure heap and computes the
+ * public key once). Out: *k (caller EVP_PKEY_free's), pk when not NULL.
+ */
+static tkm_rc x25519_load(EVP_PKEY **k, uint8_t *pk, const uint8_t sk[static 32]) {
     size_t n = 32;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
-    if (!k) return TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "X25519 private key");
-    int ok = EVP_PKEY_get_raw_public_key(k, pk, &n) == 1 && n == 32;
+    *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
+    if (!*k) return TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "X25519 private key");
+    if (pk && (EVP_PKEY_get_raw_public_key(*k, pk, &n) != 1 || n != 32)) {
+        EVP_PKEY_free(*k);
+        *k = NULL;
+        return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "X25519 public key");
+    }
+    return TKM_RC_OK;
+}
+
+static tkm_rc x25519_pub(uint8_t pk[static 32], const uint8_t sk[static 32]) {
+    EVP_PKEY *k = NULL;
+    TKM_TRY(x25519_load(&k, pk, sk));
     EVP_PKEY_free(k);
-    if (!ok) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "X25519 public key");
     return TKM_RC_OK;
 }
 
 /*
- * dh = X25519(sk, pk). An all-zero result means pk has small order: refused
+ * dh = X25519(ks, pk). An all-zero result means pk has small order: refused
  * (RFC 9180 §7.1.4). OpenSSL refuses it inside EVP_PKEY_derive already; the
  * explicit check below keeps the property independent of the provider.
  */
-static tkm_rc x25519_dh(uint8_t dh[static 32], const uint8_t sk[static 32], const uint8_t pk[static 32]) {
+static tkm_rc x25519_dh(uint8_t dh[static 32], EVP_PKEY *ks, const uint8_t pk[static 32]) {
     tkm_rc rc = TKM_RC(TKM_ERR_INTERNAL);
-    EVP_PKEY *ks = NULL, *kp = NULL;
+    EVP_PKEY *kp = NULL;
     EVP_PKEY_CTX *c = NULL;
     size_t n = 32;
-    ks = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
     kp = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pk, 32);
-    if (!ks || !kp) {
-        rc = TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "X25519 key");
+    if (!kp) {
+        rc = TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "X25519 public key");
         goto out;
     }
     c = EVP_PKEY_CTX_new(ks, NULL);
@@ -143,7 +155,7 @@ static tkm_rc x25519_dh(uint8_t dh[static 32], const uint8_t sk[static 32], cons
     }
     int ok = EVP_PKEY_derive(c, dh, &n) == 1 && n == 32;
     ERR_clear_error();
-    /* Constant-time zero test; only the verdict is revealed. */
+    /* Constant-time zero test. Declassified: whether the result is zero (then we stop). */
     unsigned acc = 0;
     for (size_t i = 0; i < 32; i++) acc |= dh[i];
     unsigned zero = ((acc - 1u) >> 8) & 1u;
@@ -157,7 +169,6 @@ static tkm_rc x25519_dh(uint8_t dh[static 32], const uint8_t sk[static 32], cons
     rc = TKM_RC_OK;
 out:
     EVP_PKEY_CTX_free(c);
-    EVP_PKEY_free(ks);
     EVP_PKEY_free(kp);
     if (tkm_failed(rc)) tkm_wipe(dh, 32);
     return rc;
@@ -191,8 +202,10 @@ static tkm_rc derive_sk(uint8_t sk[static 32], const uint8_t *ikm, size_t ikm_le
 static tkm_rc encap(uint8_t ss[static 32], uint8_t enc[static 32], const uint8_t skE[static 32],
                     const uint8_t pkR[static 32]) {
     uint8_t dh[32];
-    tkm_rc rc = x25519_pub(enc, skE);
-    if (tkm_ok(rc)) rc = x25519_dh(dh, skE, pkR);
+    EVP_PKEY *k = NULL;
+    TKM_TRY(x25519_load(&k, enc, skE));
+    tkm_rc rc = x25519_dh(dh, k, pkR);
+    EVP_PKEY_free(k);
     if (tkm_ok(rc)) rc = extract_and_expand(ss, dh, enc, pkR);
     tkm_wipe(dh, sizeof dh);
     return rc;
@@ -200,9 +213,11 @@ static tkm_rc encap(uint8_t ss[static 32], uint8_t enc[static 32], const uint8_t
 
 static tkm_rc decap(uint8_t ss[static 32], const uint8_t enc[static 32], const tkm_secret *skR) {
     uint8_t dh[32], pkR[32];
+    EVP_PKEY *k = NULL;
     TKM_ENSURE(tkm_secret_len(skR) == TKM_X25519_LEN, TKM_ERR_BAD_KEY);
-    tkm_rc rc = x25519_pub(pkR, tkm_secret_ptr(skR));
-    if (tkm_ok(rc)) rc = x25519_dh(dh, tkm_secret_ptr(skR), enc);
+    TKM_TRY(x25519_load(&k, pkR, tkm_secret_ptr(skR)));
+    tkm_rc rc = x25519_dh(dh, k, enc);
+    EVP_PKEY_free(k);
     if (tkm_ok(rc)) rc = extract_and_expand(ss, dh, enc, pkR);
     tkm_wipe(dh, sizeof dh);
     return rc;
