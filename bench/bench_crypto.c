@@ -2,6 +2,7 @@
 #include "bench.h"
 
 #include <blst.h>
+#include <openssl/evp.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 #include <stdio.h>
@@ -132,6 +133,42 @@ static int bench_bls(const bench_opts *o) {
     return status;
 }
 
+typedef struct {
+    uint8_t pkR[32];
+    uint8_t pt[32];
+    uint8_t enc[32];
+    uint8_t ct[32 + 16];
+} hpke_bench;
+
+static int hpke_seal32(void *ctx) {
+    hpke_bench *h = ctx;
+    return tkm_ok(tkm_hpke_seal(h->enc, h->ct, sizeof h->ct, h->pkR, NULL, 0, NULL, 0, h->pt, sizeof h->pt)) ? 0 : -1;
+}
+
+/*
+ * Raw baseline for HPKE seal: the two X25519 operations every DHKEM encap
+ * needs (ephemeral public key, DH with pkR) straight through OpenSSL EVP,
+ * with no KDF, no AEAD and no entropy health layer.
+ */
+typedef struct {
+    EVP_PKEY *peer;
+    uint8_t sk[32];
+    uint8_t out[32];
+} x25519_raw;
+
+static int raw_x25519_encap(void *ctx) {
+    x25519_raw *x = ctx;
+    size_t n = 32;
+    x->sk[0]++; /* a different ephemeral key each time */
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, x->sk, 32);
+    EVP_PKEY_CTX *c = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+    int ok = c && EVP_PKEY_get_raw_public_key(k, x->out, &n) == 1 && EVP_PKEY_derive_init(c) == 1 &&
+             EVP_PKEY_derive_set_peer(c, x->peer) == 1 && (n = 32, EVP_PKEY_derive(c, x->out, &n) == 1);
+    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_free(k);
+    return ok ? 0 : -1;
+}
+
 int bench_crypto(const bench_opts *o) {
     secp_bench b = {0};
     bench_result raw, ours, r;
@@ -152,6 +189,20 @@ int bench_crypto(const bench_opts *o) {
     if (bench_one(o, keccak32, kbuf, &r) != 0) status = 1;
     bench_print_row("keccak-256 of 32 bytes", &r);
     if (bench_bls(o) != 0) status = 1;
+    hpke_bench h = {0};
+    tkm_secret *hsk = NULL;
+    x25519_raw xr = {0};
+    bench_result xbase;
+    memset(xr.sk, 0x5a, sizeof xr.sk);
+    if (tkm_failed(tkm_hpke_keygen(&hsk, h.pkR)) ||
+        !(xr.peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, h.pkR, 32)) ||
+        bench_pair(o, raw_x25519_encap, &xr, hpke_seal32, &h, &xbase, &r) != 0)
+        status = 1;
+    bench_print_row("raw OpenSSL X25519 keygen+DH (baseline)", &xbase);
+    bench_print_ratio("HPKE seal of 32 bytes", &r, "raw", &xbase, 0);
+    EVP_PKEY_free(xr.peer);
+    tkm_wipe(xr.sk, sizeof xr.sk);
+    tkm_secret_free(hsk);
     secp256k1_context_destroy(b.raw);
     tkm_wipe(b.skb, sizeof b.skb);
     tkm_secret_free(b.sk);
