@@ -16,6 +16,7 @@
 #define DEF_MAX_FIELDS 64u
 #define HARD_MAX_FIELDS 1024u
 #define DEF_MAX_ARRAY 10000u
+#define HARD_MAX_ARRAY (1u << 24)
 #define DEF_MAX_VALUES 100000u
 #define DEF_MAX_ENCODE ((size_t)256 << 10)
 #define MAX_TYPE_STR 256u /* characters of one field type string */
@@ -30,6 +31,7 @@ static tkm_eip712_limits limits_resolve(const tkm_eip712_limits *in) {
     if (!l.max_fields) l.max_fields = DEF_MAX_FIELDS;
     if (l.max_fields > HARD_MAX_FIELDS) l.max_fields = HARD_MAX_FIELDS;
     if (!l.max_array_len) l.max_array_len = DEF_MAX_ARRAY;
+    if (l.max_array_len > HARD_MAX_ARRAY) l.max_array_len = HARD_MAX_ARRAY;
     if (!l.max_values) l.max_values = DEF_MAX_VALUES;
     if (!l.max_encode_bytes) l.max_encode_bytes = DEF_MAX_ENCODE;
     return l;
@@ -161,16 +163,24 @@ static shown show(const char *s, size_t n) {
 
 /* ---- names and type strings ---- */
 
-static int is_ident(const char *s, size_t n) {
+/*
+ * Field names: [A-Za-z_$][A-Za-z0-9_$]*. Type names: the same without "$",
+ * because MetaMask's eth-sig-util finds dependencies with the pattern ^\w* and so
+ * leaves types named with "$" out of encodeType (ethers does not): such a
+ * document would hash differently depending on the wallet.
+ */
+static int is_ident_(const char *s, size_t n, int dollar) {
     if (n == 0 || n > TKM_EIP712_MAX_NAME) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (dollar && c == '$');
         int digit = c >= '0' && c <= '9';
         if (!(alpha || (digit && i > 0))) return 0;
     }
     return 1;
 }
+static int is_field_name(const char *s, size_t n) { return is_ident_(s, n, 1); }
+static int is_type_name(const char *s, size_t n) { return is_ident_(s, n, 0); }
 
 /* Parse canonical decimal digits s[0..n) (1..5 digits, no leading zero). Returns -1 if not. */
 static long small_dec(const char *s, size_t n) {
@@ -276,7 +286,7 @@ static tkm_rc parse_type(const tkm_typed_data *td, const tpath *p, const char *s
     if (n == 0 || n > MAX_TYPE_STR) return FAIL(TKM_ERR_TYPED_DATA, p, "type must have 1..%u characters", MAX_TYPE_STR);
     size_t base_len = 0;
     while (base_len < n && s[base_len] != '[') base_len++;
-    if (!is_ident(s, base_len))
+    if (!is_type_name(s, base_len))
         return FAIL(TKM_ERR_TYPED_DATA, p, "invalid type \"%s\"", show(s, n).s);
     ttype base;
     int a = parse_atomic(s, base_len, &base);
@@ -309,10 +319,10 @@ static tkm_rc parse_type(const tkm_typed_data *td, const tpath *p, const char *s
             if (tkm_failed(tkm_rd_u8(&r, &c)))
                 return FAIL(TKM_ERR_TYPED_DATA, p, "unterminated array suffix in \"%s\"", show(s, n).s);
             if (c == ']') break;
-            if (c < '0' || c > '9' || digits >= 9)
+            if (c < '0' || c > '9')
                 return FAIL(TKM_ERR_TYPED_DATA, p, "invalid array length in \"%s\"", show(s, n).s);
             if (digits == 0 && c == '0') leading_zero = 1;
-            v = v * 10 + (uint64_t)(c - '0');
+            if (v <= UINT32_MAX) v = v * 10 + (uint64_t)(c - '0'); /* saturates above 2^32: refused below */
             digits++;
         }
         if (digits > 0 && (leading_zero || v == 0))
@@ -649,8 +659,8 @@ static tkm_rc load_types(tkm_typed_data *td, const json_t *types, tpath *p) {
     json_object_keylen_foreach((json_t *)types, key, key_len, def) {
         size_t old = path_push(p, ".%s", show(key, key_len).s);
         ttype dummy;
-        if (!is_ident(key, key_len))
-            return FAIL(TKM_ERR_TYPED_DATA, p, "type name must be an identifier of at most %d characters",
+        if (!is_type_name(key, key_len))
+            return FAIL(TKM_ERR_TYPED_DATA, p, "type name must match [A-Za-z_][A-Za-z0-9_]* (at most %d characters)",
                         TKM_EIP712_MAX_NAME);
         if (parse_atomic(key, key_len, &dummy) != 0)
             return FAIL(TKM_ERR_TYPED_DATA, p, "type name is reserved for an atomic type");
@@ -691,7 +701,7 @@ static tkm_rc load_fields(tkm_typed_data *td, tstruct *s, tpath *p) {
         if (!json_is_string(jn)) return FAIL(TKM_ERR_JSON_TYPE, p, "must be a string");
         f->name = json_string_value(jn);
         f->name_len = json_string_length(jn);
-        if (!is_ident(f->name, f->name_len))
+        if (!is_field_name(f->name, f->name_len))
             return FAIL(TKM_ERR_TYPED_DATA, p, "field name \"%s\" must be an identifier of at most %d characters",
                         show(f->name, f->name_len).s, TKM_EIP712_MAX_NAME);
         for (size_t j = 0; j < s->n_fields; j++)

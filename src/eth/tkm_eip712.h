@@ -13,7 +13,7 @@
  *
  * Rules (docs/eip712.md has the full table and the comparison with ethers v6
  * and MetaMask):
- *  - Types: every struct name and field name is an identifier
+ *  - Types: struct names match [A-Za-z_][A-Za-z0-9_]* and field names
  *    [A-Za-z_$][A-Za-z0-9_$]* (at most 64 characters). Field types are
  *    uint8..uint256 and int8..int256 (multiples of 8), bytes1..bytes32,
  *    bool, address, bytes, string, a declared struct, or any of those followed
@@ -80,7 +80,7 @@ typedef struct {
     unsigned max_depth;      /* nesting of structs and arrays inside a value; default 32, at most 64 */
     size_t max_types;        /* struct types including EIP712Domain; default 64, at most 1024 */
     size_t max_fields;       /* fields of one struct; default 64, at most 1024 */
-    size_t max_array_len;    /* elements of one array (and declared fixed sizes); default 10000 */
+    size_t max_array_len;    /* elements of one array (and declared fixed sizes); default 10000, at most 2^24 */
     size_t max_values;       /* values (atomic, struct, array) in domain + message; default 100000 */
     size_t max_encode_bytes; /* sum of the encodeType lengths of all types; default 256 KiB */
 } tkm_eip712_limits;

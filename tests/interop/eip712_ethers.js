@@ -69,13 +69,14 @@ function hexOfBytes(b, caseMix) {
 }
 
 // ---- random types ----
-const IDSTART = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$";
+// type names without "$" (see docs/eip712.md), field names with it
+const IDSTART = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
 const IDCHAR = IDSTART + "0123456789";
-function ident(used) {
+function ident(used, dollar) {
   for (;;) {
-    let s = pick(IDSTART);
+    let s = pick(dollar ? IDSTART + "$" : IDSTART);
     const n = 1 + rint(10);
-    for (let i = 0; i < n; i++) s += pick(IDCHAR);
+    for (let i = 0; i < n; i++) s += pick(dollar ? IDCHAR + "$" : IDCHAR);
     if (/^(u?int\d*|bytes\d*|u?fixed.*|bool|address|string|byte|function|EIP712Domain)$/.test(s)) continue;
     if (used.has(s)) continue;
     used.add(s);
@@ -115,7 +116,7 @@ function randomTypes() {
     for (let f = 0; f < nf; f++) {
       // struct fields only point "down" (j > i): no cycles
       const base = i + 1 < n && chance(0.3) ? names[i + 1 + rint(n - i - 1)] : atomicType();
-      types[names[i]].push({ name: chance(0.05) ? pick(["string", "uint256", "address", "from", "to"]) : ident(fused), type: base + dims() });
+      types[names[i]].push({ name: chance(0.05) ? pick(["string", "uint256", "address", "from", "to"]) : ident(fused, true), type: base + dims() });
       if (new Set(types[names[i]].map((x) => x.name)).size !== types[names[i]].length) types[names[i]].pop();
     }
   }
@@ -125,7 +126,7 @@ function randomTypes() {
     if (!reach.has(names[j])) {
       const i = rint(j);
       const fused = new Set(types[names[i]].map((x) => x.name));
-      types[names[i]].push({ name: ident(fused), type: names[j] + dims() });
+      types[names[i]].push({ name: ident(fused, true), type: names[j] + dims() });
     }
   }
   return { types, primary: names[0] };

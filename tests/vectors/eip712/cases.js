@@ -269,15 +269,15 @@ function edgeCases() {
     },
   });
   c.push({
-    name: "dependency-order", note: "dependencies sorted by name with $, digits, upper case, _ and lower case",
+    name: "dependency-order", note: "dependencies sorted by name: digits, upper case, _ and lower case",
     typedData: {
       types: {
         EIP712Domain: [{ name: "chainId", type: "uint256" }],
-        Root: [{ name: "a", type: "zeta" }, { name: "b", type: "Alpha" }, { name: "c", type: "_under" }, { name: "d", type: "$dollar" }, { name: "e", type: "B9" }],
+        Root: [{ name: "a", type: "zeta" }, { name: "b", type: "Alpha" }, { name: "c", type: "_under" }, { name: "d", type: "a_1" }, { name: "e", type: "B9" }],
         zeta: [{ name: "x", type: "B9" }],
         Alpha: [{ name: "x", type: "uint8" }],
         _under: [{ name: "x", type: "Alpha[]" }],
-        $dollar: [{ name: "x", type: "bool" }],
+        a_1: [{ name: "x", type: "bool" }],
         B9: [{ name: "x", type: "string" }],
       },
       primaryType: "Root", domain: { chainId: 1 },
@@ -348,6 +348,8 @@ function invalidCases() {
   add("array-len-leading-zero", "TYPED_DATA", "[01] would change encodeType", one("uint8[01]", [1]));
   add("array-space", "TYPED_DATA", "spaces in a type", one("uint8 []", [1]));
   add("type-name-space", "TYPED_DATA", "type names are identifiers", withTypes((t, d) => { t["Mail Box"] = t.Mail; delete t.Mail; d.primaryType = "Mail Box"; }));
+  add("type-name-dollar", "TYPED_DATA", "MetaMask leaves types named with $ out of encodeType (its /^\\w*/ match), ethers does not",
+    withTypes((t, d) => { t.$Person = t.Person; delete t.Person; t.Mail[0].type = "$Person"; t.Mail[1].type = "$Person"; }));
   add("field-name-empty", "TYPED_DATA", "field names are identifiers", withTypes((t, d) => { t.Mail[2].name = ""; d.message[""] = d.message.contents; delete d.message.contents; }));
   add("field-name-comma", "TYPED_DATA", "a comma in a field name makes encodeType ambiguous",
     withTypes((t, d) => { t.Mail[2].name = "a,string b"; d.message["a,string b"] = d.message.contents; delete d.message.contents; }));
