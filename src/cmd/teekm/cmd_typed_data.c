@@ -103,7 +103,7 @@ static tkm_rc batch_line(const td_job *job, const uint8_t *line, size_t len, jso
     if (job->op != OP_RECOVER) {
         TKM_CHECK_GOTO(rc, tkm_typed_data_parse(&td, line, len, NULL));
     } else {
-        tkm_json_limits jl = {.max_bytes = DOC_MAX + 256, .max_depth = 0};
+        tkm_json_limits jl = {.max_bytes = DOC_MAX + 256, .max_depth = 64 + 5}; /* the document nests one level deeper */
         static const char *const keys[] = {"typedData", "signature", NULL};
         const char *s;
         size_t n;
