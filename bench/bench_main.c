@@ -77,6 +77,7 @@ typedef struct {
 
 static const suite suites[] = {
     {"crypto", bench_crypto},
+    {"eip712", bench_eip712},
 };
 
 int cmd_bench(int argc, char **argv) {
