@@ -77,6 +77,7 @@ typedef struct {
 
 static const suite suites[] = {
     {"crypto", bench_crypto},
+    {"attest", bench_attest},
 };
 
 int cmd_bench(int argc, char **argv) {
