@@ -314,11 +314,9 @@ tkm_rc tkm_appraisal_policy_parse(tkm_appraisal_policy **out, const uint8_t *buf
             snprintf(p, sizeof p, "tdx[%zu]", i);
             TKM_CHECK_GOTO(rc, tkm_json_check_fields(o, p, f));
             TKM_CHECK_GOTO(rc, phex(o, p, "mrtd", 1, e->mrtd, 48, NULL));
-            for (int k = 0; k < 4; k++) {
-                char key[8];
-                snprintf(key, sizeof key, "rtmr%d", k);
-                TKM_CHECK_GOTO(rc, phex(o, p, key, 0, e->rtmr[k], 48, &e->has_rtmr[k]));
-            }
+            static const char *const rtmr_keys[4] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+            for (int k = 0; k < 4; k++)
+                TKM_CHECK_GOTO(rc, phex(o, p, rtmr_keys[k], 0, e->rtmr[k], 48, &e->has_rtmr[k]));
             TKM_CHECK_GOTO(rc, phex(o, p, "mrConfigId", 0, e->mr_config_id, 48, &e->has_mr_config_id));
         }
     }

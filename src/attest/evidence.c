@@ -390,7 +390,7 @@ static tkm_platform detect(const uint8_t *buf, size_t len) {
         if (ver >= 3 && ver <= 5 && akt == TKM_DCAP_ATT_KEY_ECDSA_P256)
             return tee == TKM_DCAP_TEE_TDX ? TKM_PLATFORM_TDX : TKM_PLATFORM_SGX;
         uint32_t snpver = (uint32_t)ver | (uint32_t)akt << 16;
-        if ((snpver == 2 || snpver == 3 || snpver == 5) && len == TKM_SNP_REPORT_LEN) return TKM_PLATFORM_SNP;
+        if (snpver == 2 || snpver == 3 || snpver == 5) return TKM_PLATFORM_SNP; /* length checked by the parser */
     }
     return TKM_PLATFORM_UNKNOWN;
 }

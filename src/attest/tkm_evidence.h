@@ -193,7 +193,7 @@ typedef struct tkm_evidence tkm_evidence;
 /*
  * Parse evidence of any supported format. The format is recognised from the
  * first bytes: "TKMSIM01" → sim; u16 version 3..5 with u16 att_key_type 2 →
- * DCAP quote; u32 version 2, 3 or 5 and exactly 1184 bytes → SNP report.
+ * DCAP quote; u32 version 2, 3 or 5 → SNP report (which must be exactly 1184 bytes).
  * Returns: OK; TKM_ERR_EVIDENCE (unrecognised or invalid field, detail says
  * which), TKM_ERR_TRUNCATED (a declared length runs past its enclosure),
  * TKM_ERR_TRAILING (non-zero bytes after a quote, or bytes after an SNP/sim

@@ -334,13 +334,15 @@ static void test_snp_fields(void **state) {
     assert_int_equal(s->current_major, 1);
     assert_int_equal(s->current_minor, 52);
     assert_int_equal(s->current_build, 4);
+    tkm_evidence_free(ev);
     /* a must-be-zero byte set is refused; so is a wrong length */
+    TU_ASSERT_RC(tkm_evidence_parse(&ev, b, blen - 1), TKM_ERR_TRUNCATED);
     b[0x04C] = 1;
     TU_ASSERT_RC(tkm_evidence_parse(&ev, b, blen), TKM_ERR_EVIDENCE);
     b[0x04C] = 0;
     b[0x400] = 1; /* unused part of the signature field */
     TU_ASSERT_RC(tkm_evidence_parse(&ev, b, blen), TKM_ERR_EVIDENCE);
-    tkm_evidence_free(ev);
+    assert_null(ev);
     free(derived);
     free(b);
     free(raw);
