@@ -78,6 +78,7 @@ typedef struct {
 static const suite suites[] = {
     {"crypto", bench_crypto},
     {"eip712", bench_eip712},
+    {"attest", bench_attest},
 };
 
 int cmd_bench(int argc, char **argv) {
