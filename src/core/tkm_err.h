@@ -99,6 +99,7 @@ typedef enum {
     X(TKM_ERR_TYPED_DATA_DUPLICATE, 262, "duplicate EIP-712 field name")         \
     X(TKM_ERR_TYPED_DATA_DOMAIN, 263, "EIP-712 domain does not match its type")  \
     X(TKM_ERR_TYPED_DATA_FIELD, 264, "typed-data field missing or mistyped")     \
+    X(TKM_ERR_CONFIG, 280, "invalid configuration")                              \
     /* CRYPTO 3xx */                                                             \
     X(TKM_ERR_CRYPTO, 300, "cryptographic operation failed")                     \
     X(TKM_ERR_BAD_KEY, 301, "invalid key")                                       \
@@ -140,6 +141,10 @@ typedef enum {
     X(TKM_ERR_TEE_NOT_DETECTED, 603, "no TEE platform detected")                 \
     X(TKM_ERR_TEE_RACE, 604, "attestation report changed under us")              \
     X(TKM_ERR_APPRAISAL, 605, "evidence appraisal failed")                       \
+    X(TKM_ERR_NONCE_UNKNOWN, 660, "nonce was not issued by this verifier")       \
+    X(TKM_ERR_NOT_REGISTERED, 661, "instance is not registered")                 \
+    X(TKM_ERR_REGISTRATION_STALE, 662, "instance registration is stale: re-attest") \
+    X(TKM_ERR_COLLATERAL_UNAVAILABLE, 663, "attestation collateral unavailable") \
     /* AUTH 7xx */                                                               \
     X(TKM_ERR_UNAUTHENTICATED, 700, "unauthenticated")                           \
     X(TKM_ERR_FORBIDDEN, 701, "forbidden")                                       \
