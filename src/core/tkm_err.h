@@ -94,6 +94,10 @@ typedef enum {
     X(TKM_ERR_REQUEST, 235, "invalid request")                                   \
     X(TKM_ERR_COLLATERAL, 236, "malformed attestation collateral")               \
     X(TKM_ERR_HEX_LENGTH, 237, "hex string has the wrong length")                \
+    X(TKM_ERR_CLAIMS, 270, "malformed attestation claims")                       \
+    X(TKM_ERR_CLAIMS_NONCANONICAL, 271, "attestation claims not in canonical form")\
+    X(TKM_ERR_CBOR, 272, "malformed CBOR")                                       \
+    X(TKM_ERR_RATLS_EXT, 273, "certificate has no valid RA-TLS evidence extension") \
     /* CRYPTO 3xx */                                                             \
     X(TKM_ERR_CRYPTO, 300, "cryptographic operation failed")                     \
     X(TKM_ERR_BAD_KEY, 301, "invalid key")                                       \
@@ -127,6 +131,12 @@ typedef enum {
     X(TKM_ERR_TEE_NOT_DETECTED, 603, "no TEE platform detected")                 \
     X(TKM_ERR_TEE_RACE, 604, "attestation report changed under us")              \
     X(TKM_ERR_APPRAISAL, 605, "evidence appraisal failed")                       \
+    X(TKM_ERR_TEE_PROVIDER, 610, "unexpected attestation provider")              \
+    X(TKM_ERR_TEE_EVIDENCE, 611, "platform returned malformed evidence")          \
+    X(TKM_ERR_TEE_BINDING, 612, "report data does not match the claims")          \
+    X(TKM_ERR_TEE_KEY_MISMATCH, 613, "TLS key does not match the attested claims") \
+    X(TKM_ERR_TEE_SIM_KEY, 614, "sim platform key file unusable")                \
+    X(TKM_ERR_TEE_SEAL, 615, "platform refused to derive the seal key")          \
     /* AUTH 7xx */                                                               \
     X(TKM_ERR_UNAUTHENTICATED, 700, "unauthenticated")                           \
     X(TKM_ERR_FORBIDDEN, 701, "forbidden")                                       \
