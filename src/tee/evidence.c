@@ -136,7 +136,7 @@ static tkm_rc read_td_body(tkm_ev_view *v, tkm_rd *r, size_t body_len) {
     TKM_TRY(tkm_rd_bytes(&b, v->tdx_td_attributes, 8)); /* @120 */
     TKM_TRY(tkm_rd_skip(&b, 8));                        /* xfam */
     TKM_TRY(tkm_rd_bytes(&b, v->measurement, 48));      /* MRTD @136 */
-    TKM_TRY(tkm_rd_skip(&b, 48 * 4));                   /* mrconfigid, mrowner, mrownerconfig */
+    TKM_TRY(tkm_rd_skip(&b, 48 * 3));                   /* mrconfigid, mrowner, mrownerconfig */
     for (int i = 0; i < 4; i++) TKM_TRY(tkm_rd_bytes(&b, v->tdx_rtmr[i], 48));
     TKM_TRY(tkm_rd_bytes(&b, v->report_data, 64)); /* @520 */
     if (body_len == 648) TKM_TRY(tkm_rd_skip(&b, 16 + 48)); /* tee_tcb_svn2, mrservicetd */
