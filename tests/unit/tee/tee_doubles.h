@@ -11,6 +11,8 @@
 #ifndef TKM_TEE_DOUBLES_H
 #define TKM_TEE_DOUBLES_H
 
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/core_names.h>
@@ -23,11 +25,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
 #include "tee/tee.h"
+
+/* Assert OK, naming the error and its detail when not. */
+#define TD_OK(expr)                                                                                  \
+    do {                                                                                             \
+        tkm_rc td_rc_ = (expr);                                                                      \
+        if (tkm_failed(td_rc_)) fail_msg("%s: %s (%s)", #expr, tkm_err_name(td_rc_.code), tkm_err_detail()); \
+    } while (0)
 
 /* ---- files ---- */
 
@@ -269,17 +279,18 @@ static int tsm_mkdir(void *ctx, const char *path, mode_t mode) {
 static int tsm_rmdir(void *ctx, const char *path) {
     tsm_double *d = ctx;
     char p[4200];
-    /* unblock the kernel thread wherever it waits */
-    snprintf(p, sizeof p, "%s/inblob", path);
-    int fd = open(p, O_WRONLY | O_NONBLOCK);
-    if (fd >= 0) close(fd);
-    snprintf(p, sizeof p, "%s/outblob", path);
-    fd = open(p, O_RDONLY | O_NONBLOCK);
-    if (d->th_running) {
-        pthread_join(d->th, NULL);
-        d->th_running = 0;
+    /* unblock the kernel thread wherever it waits, until it has finished */
+    char in[4200], outb[4200];
+    snprintf(in, sizeof in, "%s/inblob", path);
+    snprintf(outb, sizeof outb, "%s/outblob", path);
+    while (d->th_running) {
+        int a = open(in, O_WRONLY | O_NONBLOCK);
+        if (a >= 0) close(a);
+        int b = open(outb, O_RDONLY | O_NONBLOCK);
+        if (pthread_tryjoin_np(d->th, NULL) == 0) d->th_running = 0;
+        else usleep(1000);
+        if (b >= 0) close(b);
     }
-    if (fd >= 0) close(fd);
     static const char *const files[] = {"provider", "generation", "inblob", "outblob", NULL};
     for (int i = 0; files[i]; i++) {
         snprintf(p, sizeof p, "%s/%s", path, files[i]);
@@ -327,6 +338,7 @@ static void tsm_double_init(tsm_double *d, const char *root, int snp, const char
     d->generation = 7;
     memset(d->snp_root, 0x5a, 32);
     td_mkdirs(root, "/sys/kernel/config/tsm/report");
+    td_mkdirs(root, "/dev");
     td_writef(root, snp ? "/dev/sev-guest" : "/dev/tdx_guest", "", 0);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -374,6 +386,9 @@ static void *sgx_kernel(void *arg) {
         memcpy(q, d->quote, d->quote_len);
         td_quote_resign(q, 432, 368, rd, d->key);
         td_write_fd_all(fd, q, d->quote_len);
+        /* a fresh FIFO for the next round, so this reader sees EOF after one quote */
+        (void)unlink(qp);
+        (void)mkfifo(qp, 0600);
         close(fd);
         free(q);
         d->served++;
