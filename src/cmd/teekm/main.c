@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"version", cmd_version, "print the version"},
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
+    {"evidence", cmd_evidence, "show the attestation evidence of an RA-TLS server (evidence show --tls HOST:PORT)"},
     {NULL, NULL, NULL},
 };
 
