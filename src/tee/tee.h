@@ -10,6 +10,8 @@
 
 #include "tkm_claims.h"
 #include "tkm_evidence.h"
+#include "tkm_hwm.h"
+#include "tkm_keyrelease.h"
 #include "tkm_ratls.h"
 #include "tkm_tee.h"
 
