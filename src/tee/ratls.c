@@ -1,6 +1,7 @@
 /* see tkm_ratls.h */
 #include "tkm_ratls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -502,7 +503,9 @@ tkm_rc tkm_ratls_fetch(uint8_t **cert, size_t *cert_len, uint8_t **session_spki,
         rc = tee_ossl_fail(TKM_ERR_NETWORK, "TLS client setup");
         goto out;
     }
-    (void)SSL_set_tlsext_host_name(ssl, host);
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
+        (void)SSL_set_tlsext_host_name(ssl, host); /* SNI carries names only (RFC 6066) */
     if (SSL_connect(ssl) != 1) {
         rc = tee_ossl_fail(TKM_ERR_NETWORK, "TLS 1.3 handshake");
         goto out;

@@ -389,9 +389,9 @@ static void *sgx_kernel(void *arg) {
         /* a fresh FIFO for the next round, so this reader sees EOF after one quote */
         (void)unlink(qp);
         (void)mkfifo(qp, 0600);
+        d->served++; /* before close: the reader's EOF comes after it */
         close(fd);
         free(q);
-        d->served++;
     }
 }
 
