@@ -169,7 +169,7 @@ _Static_assert(sizeof(struct snp_derived_key_req) == 32, "uapi snp_derived_key_r
 _Static_assert(sizeof(struct snp_derived_key_resp) == 64, "uapi snp_derived_key_resp layout");
 
 static tkm_rc snp_evidence(tkm_tee *t, tkm_tee_evidence *ev, const uint8_t rd[TKM_REPORT_DATA_LEN]) {
-    TKM_TRY(tee_tsm_report(t, "sev_guest", rd, TKM_SNP_REPORT_LEN, TKM_SNP_REPORT_LEN, &ev->bytes, &ev->len,
+    TKM_TRY(tee_tsm_report(t, "sev_guest", rd, TKM_TEE_SNP_REPORT_LEN, TKM_TEE_SNP_REPORT_LEN, &ev->bytes, &ev->len,
                            &ev->aux, &ev->aux_len));
     ev->format = TKM_EV_SNP_REPORT;
     return TKM_RC_OK;

@@ -1,5 +1,5 @@
-/* see tkm_evidence.h */
-#include "tkm_evidence.h"
+/* see tkm_tee_evidence.h */
+#include "tkm_tee_evidence.h"
 
 #include <string.h>
 
@@ -188,7 +188,7 @@ static tkm_rc inspect_snp(tkm_ev_view *v, tkm_rd *r) {
     TKM_TRY(tkm_rd_skip(r, 0x50 - 0x38));         /* current_tcb, platform_info, flags, reserved */
     TKM_TRY(tkm_rd_bytes(r, v->report_data, 64)); /* 0x50 */
     TKM_TRY(tkm_rd_bytes(r, v->measurement, 48)); /* 0x90 */
-    TKM_TRY(tkm_rd_skip(r, TKM_SNP_REPORT_LEN - 0xC0));
+    TKM_TRY(tkm_rd_skip(r, TKM_TEE_SNP_REPORT_LEN - 0xC0));
     TKM_TRY(tkm_rd_done(r));
     if (v->snp_version < 2) return bad("snp: report version < 2");
     if (sig_algo != 1) return bad("snp: signature algorithm is not ECDSA P-384 with SHA-384");

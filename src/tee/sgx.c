@@ -70,7 +70,7 @@ tkm_rc tee_sgx_open(tkm_tee *t) {
     static const uint8_t zero[TKM_REPORT_DATA_LEN] = {0};
     TKM_TRY(tee_path(t, p, sizeof p, "/dev/attestation/user_report_data"));
     TKM_TRY(tee_write_file(p, zero, sizeof zero));
-    uint8_t rep[TKM_SGX_REPORT_LEN + 1];
+    uint8_t rep[TKM_TEE_SGX_REPORT_LEN + 1];
     TKM_TRY(tee_path(t, p, sizeof p, "/dev/attestation/report"));
     tkm_rc rc = tee_read_file_into(p, rep, sizeof rep, &n);
     if (tkm_ok(rc)) rc = tkm_ev_inspect_sgx_report(&t->view, rep, n);

@@ -170,7 +170,7 @@ static tkm_rc sim_evidence(tkm_tee *t, tkm_tee_evidence *ev, const uint8_t rd[TK
     static const uint8_t label[24] = {'S', 'I', 'M', 'U', 'L', 'A', 'T', 'E', 'D', ' ', 0xe2, 0x80,
                                       0x94, ' ', 'N', 'O', 'T', ' ', 'S', 'E', 'C', 'U', 'R', 'E'};
     tkm_wr w;
-    tkm_wr_init(&w, TKM_SIM_EVIDENCE_LEN);
+    tkm_wr_init(&w, TKM_TEE_SIM_EVIDENCE_LEN);
     tkm_rc rc;
     static const uint8_t zeros[8] = {0};
     int64_t now = tkm_time_unix();

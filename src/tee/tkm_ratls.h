@@ -44,7 +44,7 @@
 
 #include "../core/core.h"
 #include "tkm_claims.h"
-#include "tkm_evidence.h"
+#include "tkm_tee_evidence.h"
 #include "tkm_tee.h"
 
 #define TKM_RATLS_OID "2.23.133.5.4.9"

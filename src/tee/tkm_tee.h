@@ -3,7 +3,7 @@
  * start-up (`--tee sim|sgx|tdx|snp|auto`).
  *
  *   name         "sim" | "sgx" | "tdx" | "snp"
- *   evidence     report_data[64] → evidence bytes + format (tkm_evidence.h)
+ *   evidence     report_data[64] → evidence bytes + format (tkm_tee_evidence.h)
  *   seal_key     label → 32-byte key bound to the measurement, or
  *                TKM_ERR_TEE_NO_SEAL_KEY (tdx: keys come from the verifier,
  *                see tkm_keyrelease.h)
@@ -50,7 +50,7 @@
 #include <sys/types.h>
 
 #include "../core/core.h"
-#include "tkm_evidence.h"
+#include "tkm_tee_evidence.h"
 
 #define TKM_SEAL_KEY_LEN 32
 #define TKM_SEAL_LABEL_MAX 128

@@ -12,7 +12,8 @@ static const cli_command commands[] = {
     {"version", cmd_version, "print the version"},
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
-    {"evidence", cmd_evidence, "show the attestation evidence of an RA-TLS server (evidence show --tls HOST:PORT)"},
+    {"typed-data", cmd_typed_data, "EIP-712 typed data: hash, recover, sign-dev (development only)"},
+    {"evidence", cmd_evidence, "attestation evidence: evidence verify FILE [--policy] [--collateral] [--at] | evidence show --tls HOST:PORT"},
     {NULL, NULL, NULL},
 };
 

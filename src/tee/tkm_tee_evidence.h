@@ -1,5 +1,5 @@
 /*
- * tkm_evidence.h — evidence formats produced by the tee backends, and a
+ * tkm_tee_evidence.h — evidence formats produced by the tee backends, and a
  * structural reader that extracts what the tee module and `teekm evidence
  * show` need: platform, measurement, report_data, debug flag.
  *
@@ -22,8 +22,8 @@
  *
  * Thread-safety: reentrant. Secrets: none.
  */
-#ifndef TKM_EVIDENCE_H
-#define TKM_EVIDENCE_H
+#ifndef TKM_TEE_EVIDENCE_H
+#define TKM_TEE_EVIDENCE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,9 +49,9 @@ typedef enum {
 
 #define TKM_EV_MAX_BYTES ((size_t)32 * 1024) /* = Linux TSM_OUTBLOB_MAX */
 #define TKM_EV_MEASUREMENT_MAX 48
-#define TKM_SIM_EVIDENCE_LEN 300
-#define TKM_SGX_REPORT_LEN 432
-#define TKM_SNP_REPORT_LEN 1184
+#define TKM_TEE_SIM_EVIDENCE_LEN 300
+#define TKM_TEE_SGX_REPORT_LEN 432
+#define TKM_TEE_SNP_REPORT_LEN 1184
 
 /* Returns: "sim", "sgx", "tdx", "snp" ("none" otherwise). Static strings. */
 TKM_API const char *tkm_tee_kind_name(tkm_tee_kind k);
