@@ -79,6 +79,7 @@ static const suite suites[] = {
     {"crypto", bench_crypto},
     {"eip712", bench_eip712},
     {"attest", bench_attest},
+    {"tee", bench_tee},
 };
 
 int cmd_bench(int argc, char **argv) {

@@ -99,6 +99,10 @@ typedef enum {
     X(TKM_ERR_TYPED_DATA_DUPLICATE, 262, "duplicate EIP-712 field name")         \
     X(TKM_ERR_TYPED_DATA_DOMAIN, 263, "EIP-712 domain does not match its type")  \
     X(TKM_ERR_TYPED_DATA_FIELD, 264, "typed-data field missing or mistyped")     \
+    X(TKM_ERR_CLAIMS, 270, "malformed attestation claims")                       \
+    X(TKM_ERR_CLAIMS_NONCANONICAL, 271, "attestation claims not in canonical form")\
+    X(TKM_ERR_CBOR, 272, "malformed CBOR")                                       \
+    X(TKM_ERR_RATLS_EXT, 273, "certificate has no valid RA-TLS evidence extension") \
     X(TKM_ERR_CONFIG, 280, "invalid configuration")                              \
     /* CRYPTO 3xx */                                                             \
     X(TKM_ERR_CRYPTO, 300, "cryptographic operation failed")                     \
@@ -141,6 +145,12 @@ typedef enum {
     X(TKM_ERR_TEE_NOT_DETECTED, 603, "no TEE platform detected")                 \
     X(TKM_ERR_TEE_RACE, 604, "attestation report changed under us")              \
     X(TKM_ERR_APPRAISAL, 605, "evidence appraisal failed")                       \
+    X(TKM_ERR_TEE_PROVIDER, 610, "unexpected attestation provider")              \
+    X(TKM_ERR_TEE_EVIDENCE, 611, "platform returned malformed evidence")          \
+    X(TKM_ERR_TEE_BINDING, 612, "report data does not match the claims")          \
+    X(TKM_ERR_TEE_KEY_MISMATCH, 613, "TLS key does not match the attested claims") \
+    X(TKM_ERR_TEE_SIM_KEY, 614, "sim platform key file unusable")                \
+    X(TKM_ERR_TEE_SEAL, 615, "platform refused to derive the seal key")          \
     X(TKM_ERR_NONCE_UNKNOWN, 660, "nonce was not issued by this verifier")       \
     X(TKM_ERR_NOT_REGISTERED, 661, "instance is not registered")                 \
     X(TKM_ERR_REGISTRATION_STALE, 662, "instance registration is stale: re-attest") \

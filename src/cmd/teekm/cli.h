@@ -42,6 +42,7 @@ int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_typed_data(int argc, char **argv);
+int cmd_evidence_show(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@ static const cli_command commands[] = {
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
     {"typed-data", cmd_typed_data, "EIP-712 typed data: hash, recover, sign-dev (development only)"},
-    {"evidence", cmd_evidence, "verify attestation evidence: evidence verify FILE [--policy] [--collateral] [--at]"},
+    {"evidence", cmd_evidence, "attestation evidence: evidence verify FILE [--policy] [--collateral] [--at] | evidence show --tls HOST:PORT"},
     {NULL, NULL, NULL},
 };
 
