@@ -97,7 +97,7 @@ static void test_sdk_vectors(void **state) {
         TU_ASSERT_OK(tkm_eas_offchain_json(&pkg, &cfg, &a, sig, signer));
         json_t *s = json_object_get(pkg, "sig");
         assert_string_equal(js(s, "uid"), js(c, "uid"));
-        json_t *td = json_pack("{s:O,s:s,s:O,s:O}", "types", json_object_get(s, "types"), "primaryType", "Attest",
+        json_t *td = json_pack("{s:o,s:s,s:O,s:O}", "types", json_deep_copy(json_object_get(s, "types")), "primaryType", "Attest",
                                "domain", json_object_get(s, "domain"), "message", json_object_get(s, "message"));
         json_object_set_new(json_object_get(td, "types"), "EIP712Domain",
                             json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name", "name", "type", "string",
