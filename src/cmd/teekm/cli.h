@@ -32,5 +32,7 @@ int cli_print_json(const json_t *v);
 int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
+int cmd_calldata(int argc, char **argv);
 
 #endif

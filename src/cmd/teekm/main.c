@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"version", cmd_version, "print the version"},
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
+    {"tx", cmd_tx, "decode a signed transaction; sign-dev (development key files only)"},
+    {"calldata", cmd_calldata, "decode ERC-20 / ERC-3643 token calldata"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,17 @@
+/*
+ * eth.h — the whole interface of the eth module (uses core and crypto).
+ * Everything the key manager needs to understand exactly what it is asked to
+ * sign: canonical RLP (tkm_rlp.h), transactions of types 0-4 with their
+ * signing hash, signing and sender recovery (tkm_tx.h), typed decoding of
+ * ERC-20 / ERC-3643 token calldata (tkm_token.h).
+ * No function of this module signs caller-supplied bytes: the only signing
+ * entry point is tkm_tx_sign over a parsed transaction.
+ */
+#ifndef TKM_ETH_H
+#define TKM_ETH_H
+
+#include "tkm_rlp.h"
+#include "tkm_token.h"
+#include "tkm_tx.h"
+
+#endif
