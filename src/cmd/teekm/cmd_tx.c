@@ -175,8 +175,8 @@ static tkm_rc load_dev_key(const char *path, tkm_secret **sk, uint8_t addr[TKM_E
     rc = tkm_hex_decode(tkm_secret_mut(s), TKM_SECP_SECKEY_LEN, &got, buf + sizeof prefix - 1, 64,
                         TKM_HEX_0X_FORBIDDEN);
     if (tkm_failed(rc)) {
-        tkm_err_detail_set("key file %s: the key is not 64 hex digits", path);
-        goto out;
+        tkm_err_detail_set("key file %s is not a development key file (one line: dev:0x + 64 hex digits)", path);
+        TKM_GOTO(rc, TKM_ERR_FORMAT);
     }
     TKM_CHECK_GOTO(rc, tkm_secp_seckey_check(s));
     uint8_t pub[TKM_SECP_PUBKEY_LEN];
