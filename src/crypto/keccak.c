@@ -1,9 +1,9 @@
 /*
  * Keccak-256 as Ethereum uses it: Keccak-f[1600], rate 136 bytes, capacity
  * 512 bits, domain padding 0x01 ... 0x80 (the pre-FIPS "Keccak" padding).
- * The permutation follows the Keccak reference (theta, rho+pi, chi, iota);
- * written with lane arrays rather than macros to stay readable, and unrolled
- * by the compiler at -O2.
+ * The permutation follows the Keccak reference (theta, rho+pi, chi, iota),
+ * unrolled over the 25 lanes (it is on the signer's hot path: every
+ * transaction signing hash and address).
  */
 #include "tkm_hash.h"
 
@@ -20,40 +20,90 @@ static const uint64_t round_consts[24] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* rho offsets and pi destinations, in the order lanes are visited from lane 1. */
-static const unsigned rho[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
-                                 27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
-static const unsigned pi[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
-                                15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
-
-static inline uint64_t rotl(uint64_t x, unsigned n) { return (x << n) | (x >> ((64 - n) & 63)); }
-
+/*
+ * Keccak-f[1600], fully unrolled: the 25 lanes live in local variables (a<x><y>,
+ * lane index x + 5y) so the compiler keeps them in registers. One round is
+ * theta (c, d), rho and pi together (b<x><y> = rotl(a ^ d, r) moved to its pi
+ * position), chi and iota, exactly as in the Keccak reference. The body was
+ * generated from the reference offsets; the known-answer tests check it.
+ */
+#define KROL(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 static void keccak_f1600(uint64_t s[25]) {
-    uint64_t bc[5];
+    uint64_t a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4],
+             a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9],
+             a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14],
+             a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19],
+             a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
     for (int round = 0; round < 24; round++) {
-        /* theta */
-        for (int i = 0; i < 5; i++) bc[i] = s[i] ^ s[i + 5] ^ s[i + 10] ^ s[i + 15] ^ s[i + 20];
-        for (int i = 0; i < 5; i++) {
-            uint64_t t = bc[(i + 4) % 5] ^ rotl(bc[(i + 1) % 5], 1);
-            for (int j = 0; j < 25; j += 5) s[j + i] ^= t;
-        }
-        /* rho and pi */
-        uint64_t t = s[1];
-        for (int i = 0; i < 24; i++) {
-            unsigned j = pi[i];
-            uint64_t tmp = s[j];
-            s[j] = rotl(t, rho[i]);
-            t = tmp;
-        }
-        /* chi */
-        for (int j = 0; j < 25; j += 5) {
-            for (int i = 0; i < 5; i++) bc[i] = s[j + i];
-            for (int i = 0; i < 5; i++) s[j + i] ^= (~bc[(i + 1) % 5]) & bc[(i + 2) % 5];
-        }
-        /* iota */
-        s[0] ^= round_consts[round];
+        uint64_t c0 = a00 ^ a01 ^ a02 ^ a03 ^ a04;
+        uint64_t c1 = a10 ^ a11 ^ a12 ^ a13 ^ a14;
+        uint64_t c2 = a20 ^ a21 ^ a22 ^ a23 ^ a24;
+        uint64_t c3 = a30 ^ a31 ^ a32 ^ a33 ^ a34;
+        uint64_t c4 = a40 ^ a41 ^ a42 ^ a43 ^ a44;
+        uint64_t d0 = c4 ^ KROL(c1, 1);
+        uint64_t d1 = c0 ^ KROL(c2, 1);
+        uint64_t d2 = c1 ^ KROL(c3, 1);
+        uint64_t d3 = c2 ^ KROL(c4, 1);
+        uint64_t d4 = c3 ^ KROL(c0, 1);
+        uint64_t b00 = a00 ^ d0;
+        uint64_t b13 = KROL((a01 ^ d0), 36);
+        uint64_t b21 = KROL((a02 ^ d0), 3);
+        uint64_t b34 = KROL((a03 ^ d0), 41);
+        uint64_t b42 = KROL((a04 ^ d0), 18);
+        uint64_t b02 = KROL((a10 ^ d1), 1);
+        uint64_t b10 = KROL((a11 ^ d1), 44);
+        uint64_t b23 = KROL((a12 ^ d1), 10);
+        uint64_t b31 = KROL((a13 ^ d1), 45);
+        uint64_t b44 = KROL((a14 ^ d1), 2);
+        uint64_t b04 = KROL((a20 ^ d2), 62);
+        uint64_t b12 = KROL((a21 ^ d2), 6);
+        uint64_t b20 = KROL((a22 ^ d2), 43);
+        uint64_t b33 = KROL((a23 ^ d2), 15);
+        uint64_t b41 = KROL((a24 ^ d2), 61);
+        uint64_t b01 = KROL((a30 ^ d3), 28);
+        uint64_t b14 = KROL((a31 ^ d3), 55);
+        uint64_t b22 = KROL((a32 ^ d3), 25);
+        uint64_t b30 = KROL((a33 ^ d3), 21);
+        uint64_t b43 = KROL((a34 ^ d3), 56);
+        uint64_t b03 = KROL((a40 ^ d4), 27);
+        uint64_t b11 = KROL((a41 ^ d4), 20);
+        uint64_t b24 = KROL((a42 ^ d4), 39);
+        uint64_t b32 = KROL((a43 ^ d4), 8);
+        uint64_t b40 = KROL((a44 ^ d4), 14);
+        a00 = b00 ^ (~b10 & b20);
+        a10 = b10 ^ (~b20 & b30);
+        a20 = b20 ^ (~b30 & b40);
+        a30 = b30 ^ (~b40 & b00);
+        a40 = b40 ^ (~b00 & b10);
+        a01 = b01 ^ (~b11 & b21);
+        a11 = b11 ^ (~b21 & b31);
+        a21 = b21 ^ (~b31 & b41);
+        a31 = b31 ^ (~b41 & b01);
+        a41 = b41 ^ (~b01 & b11);
+        a02 = b02 ^ (~b12 & b22);
+        a12 = b12 ^ (~b22 & b32);
+        a22 = b22 ^ (~b32 & b42);
+        a32 = b32 ^ (~b42 & b02);
+        a42 = b42 ^ (~b02 & b12);
+        a03 = b03 ^ (~b13 & b23);
+        a13 = b13 ^ (~b23 & b33);
+        a23 = b23 ^ (~b33 & b43);
+        a33 = b33 ^ (~b43 & b03);
+        a43 = b43 ^ (~b03 & b13);
+        a04 = b04 ^ (~b14 & b24);
+        a14 = b14 ^ (~b24 & b34);
+        a24 = b24 ^ (~b34 & b44);
+        a34 = b34 ^ (~b44 & b04);
+        a44 = b44 ^ (~b04 & b14);
+        a00 ^= round_consts[round];
     }
+    s[0] = a00; s[1] = a10; s[2] = a20; s[3] = a30; s[4] = a40;
+    s[5] = a01; s[6] = a11; s[7] = a21; s[8] = a31; s[9] = a41;
+    s[10] = a02; s[11] = a12; s[12] = a22; s[13] = a32; s[14] = a42;
+    s[15] = a03; s[16] = a13; s[17] = a23; s[18] = a33; s[19] = a43;
+    s[20] = a04; s[21] = a14; s[22] = a24; s[23] = a34; s[24] = a44;
 }
+#undef KROL
 
 /* XOR one byte into the state at byte offset i (lanes are little-endian). */
 static inline void xor_byte(uint64_t s[25], size_t i, uint8_t b) {

@@ -52,6 +52,7 @@
 /* Size caps (a signer has no use for more; see docs/transactions.md). */
 #define TKM_TX_MAX_RAW ((size_t)1 << 20)          /* signed raw transaction bytes */
 #define TKM_TX_MAX_JSON ((size_t)4 << 20)         /* JSON request bytes */
+#define TKM_TX_JSON_MAX_DEPTH 8                   /* JSON request nesting */
 #define TKM_TX_MAX_DATA ((size_t)512 << 10)       /* data / input bytes */
 #define TKM_TX_MAX_ACCESS_ENTRIES 4096            /* addresses in an access list */
 #define TKM_TX_MAX_STORAGE_KEYS 16384             /* storage keys, all entries together */
@@ -134,7 +135,11 @@ TKM_API void tkm_tx_free(tkm_tx *tx);
 
 /*
  * Parse an eth_signTransaction request object (JSON text, at most
- * TKM_TX_MAX_JSON bytes). Out: *tx (unsigned; has_from when given).
+ * TKM_TX_MAX_JSON bytes, nesting at most TKM_TX_JSON_MAX_DEPTH).
+ * Out: *tx (unsigned; has_from when given). Gives exactly what
+ * tkm_json_load + tkm_tx_from_json_value give for the same text (a
+ * tokenizer handles the plain shape most requests have without building
+ * a jansson tree, and hands anything else to jansson).
  * Errors name the offending field in tkm_err_detail(): TKM_ERR_JSON_*,
  * TKM_ERR_QUANTITY, TKM_ERR_OVERFLOW, TKM_ERR_ADDRESS/CHECKSUM, TKM_ERR_HEX*,
  * TKM_ERR_TX_TYPE (unknown type), TKM_ERR_TX_FIELD (field not valid for the

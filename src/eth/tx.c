@@ -67,11 +67,27 @@ static void e_bytes(enc *e, const uint8_t *p, size_t n) {
     if (n) e_raw(e, p, n);
 }
 
+/* Integers straight from the limbs; when only counting, no bytes are made. */
 static void e_uint(enc *e, const tkm_u256 *v) {
-    uint8_t b[32];
-    size_t n;
-    tkm_u256_to_be_min(v, b, &n);
-    e_bytes(e, b, n);
+    unsigned bits = tkm_u256_bits(v);
+    size_t n = (bits + 7) / 8;
+    uint8_t b[33];
+    if (n == 0) {
+        b[0] = 0x80;
+        e_raw(e, b, 1);
+    } else if (n == 1 && v->w[0] < 0x80) {
+        b[0] = (uint8_t)v->w[0];
+        e_raw(e, b, 1);
+    } else if (!e->w && !e->k) {
+        e->n += 1 + n;
+    } else {
+        b[0] = (uint8_t)(0x80 + n);
+        for (size_t i = 0; i < n; i++) {
+            size_t bit = 8 * (n - 1 - i);
+            b[1 + i] = (uint8_t)(v->w[bit / 64] >> (bit % 64));
+        }
+        e_raw(e, b, 1 + n);
+    }
 }
 
 static void e_u64(enc *e, uint64_t v) {

@@ -25,7 +25,36 @@ static void key_address(const tkm_secret *sk, uint8_t addr[20]) {
     tkm_eth_address(addr, pub);
 }
 
-static tkm_rc parse(tkm_tx *tx, const char *json) { return tkm_tx_from_json(tx, (const uint8_t *)json, strlen(json)); }
+/*
+ * Parse through the text entry point, and check that jansson + the value entry
+ * point give the same verdict and the same transaction (the text entry point
+ * has its own tokenizer for plain requests).
+ */
+static tkm_rc parse(tkm_tx *tx, const char *json) {
+    tkm_rc rc = tkm_tx_from_json(tx, (const uint8_t *)json, strlen(json));
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s", tkm_err_detail());
+    json_t *obj = NULL;
+    tkm_json_limits lim = {.max_bytes = TKM_TX_MAX_JSON, .max_depth = TKM_TX_JSON_MAX_DEPTH};
+    tkm_tx other;
+    tkm_tx_init(&other);
+    tkm_rc rc2 = tkm_json_load(&obj, (const uint8_t *)json, strlen(json), &lim);
+    if (tkm_ok(rc2)) rc2 = tkm_tx_from_json_value(&other, obj);
+    if (rc.code != rc2.code)
+        fail_msg("%s: text path %s, jansson path %s", json, tkm_err_name(rc.code), tkm_err_name(rc2.code));
+    if (tkm_ok(rc)) {
+        uint8_t h1[32], h2[32];
+        TU_ASSERT_OK(tkm_tx_signing_hash(tx, h1));
+        TU_ASSERT_OK(tkm_tx_signing_hash(&other, h2));
+        assert_memory_equal(h1, h2, 32);
+        assert_int_equal(tx->has_from, other.has_from);
+        assert_memory_equal(tx->from, other.from, 20);
+    }
+    tkm_tx_free(&other);
+    json_decref(obj);
+    tkm_err_detail_set("%s", detail);
+    return rc;
+}
 
 static char *dec_to_quantity(const char *dec) {
     BIGNUM *bn = NULL;
@@ -244,6 +273,49 @@ static void test_json_request_rules(void **state) {
             fail_msg("case %zu: detail '%s' does not name '%s'", i, tkm_err_detail(), cases[i].detail);
         if (tkm_ok(rc)) assert_int_equal((int)tx.type, cases[i].type);
         else assert_null(tx.data); /* cleared on failure */
+        tkm_tx_free(&tx);
+    }
+}
+
+/* The text tokenizer's subset and its edges: all agree with jansson (checked inside parse()). */
+static void test_text_and_jansson_paths_agree(void **state) {
+    (void)state;
+    static const struct {
+        const char *json;
+        tkm_err want;
+    } cases[] = {
+        {"{" BASE2 "}", TKM_OK},
+        {" \t\r\n{ \"type\" : \"0x2\" ,\n \"chainId\":\"0x1\",\"nonce\":\"0x0\",\"gas\":\"0x5208\",\"maxFeePerGas\":\"0x2\",\"maxPriorityFeePerGas\":\"0x1\",\"to\":null,\"accessList\":[ ] } \n", TKM_OK},
+        /* escapes are left to jansson, which decodes them */
+        {"{" BASE2 ",\"value\":\"\\u0030x1\"}", TKM_OK},
+        {"{" BASE2 ",\"\\u0076alue\":\"0x1\"}", TKM_OK},
+        {"{" BASE2 ",\"value\":\"0x1\\u0000\"}", TKM_ERR_JSON},
+        {"{" BASE2 ",\"to\":null,\"to\":null}", TKM_ERR_JSON_DUPLICATE},
+        {"{" BASE2 ",\"nonce\":\"0x0\"}", TKM_ERR_JSON_DUPLICATE},
+        {"{" BASE2 ",\"Nonce\":\"0x0\"}", TKM_ERR_JSON_UNKNOWN_FIELD},
+        {"{" BASE2 "} x", TKM_ERR_JSON},
+        {"{" BASE2 ",}", TKM_ERR_JSON},
+        {"{" BASE2 ",\"to\":nul}", TKM_ERR_JSON},
+        {"{" BASE2 ",\"to\":true}", TKM_ERR_JSON_TYPE},
+        {"{" BASE2 ",\"value\":false}", TKM_ERR_QUANTITY},
+        {"{" BASE2 ",\"value\":[]}", TKM_ERR_QUANTITY},
+        {"{" BASE2 ",\"data\":[]}", TKM_ERR_JSON_TYPE},
+        {"{" BASE2 ",\"accessList\":\"0x\"}", TKM_ERR_JSON_TYPE},
+        {"{" BASE2 ",\"accessList\":[[]]}", TKM_ERR_JSON_TYPE},
+        {"{" BASE2 ",\"data\":\"0x\u00e9\"}", TKM_ERR_HEX},
+        {"{" BASE2 ",\"data\":\"0x\te\"}", TKM_ERR_JSON},
+        {"{}", TKM_ERR_JSON_MISSING},
+        {"", TKM_ERR_JSON},
+        {"{", TKM_ERR_JSON},
+        {"[{" BASE2 "}]", TKM_ERR_JSON_TYPE},
+        {"\xef\xbb\xbf{" BASE2 "}", TKM_ERR_JSON},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tkm_tx tx;
+        tkm_rc rc = parse(&tx, cases[i].json);
+        if (rc.code != cases[i].want)
+            fail_msg("case %zu %s: got %s (%s), want %s", i, cases[i].json, tkm_err_name(rc.code), tkm_err_detail(),
+                     tkm_err_name(cases[i].want));
         tkm_tx_free(&tx);
     }
 }
@@ -536,6 +608,7 @@ int main(void) {
         cmocka_unit_test(test_eip155_example),
         cmocka_unit_test(test_ethers_vectors),
         cmocka_unit_test(test_json_request_rules),
+        cmocka_unit_test(test_text_and_jansson_paths_agree),
         cmocka_unit_test(test_data_input_and_gas_aliases),
         cmocka_unit_test(test_signing_refusals),
         cmocka_unit_test(test_decode_truncations_and_corruptions),
