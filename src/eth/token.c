@@ -162,6 +162,7 @@ static tkm_rc decode_args(tkm_token_call *call, const tkm_token_fn *fn, const ui
 tkm_rc tkm_token_call_decode(tkm_token_call *call, const uint8_t *data, size_t len) {
     memset(call, 0, sizeof *call);
     TKM_ARG_CHECK(data != NULL || len == 0);
+    tkm_err_detail_clear();
     if (len < 4) {
         tkm_err_detail_set(len == 0 ? "empty calldata is not a function call" : "calldata shorter than a selector");
         TKM_ENSURE(0, TKM_ERR_ABI);

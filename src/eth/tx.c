@@ -629,6 +629,7 @@ static tkm_rc decode_signed(tkm_tx *tx, const uint8_t *raw, size_t raw_len) {
 tkm_rc tkm_tx_decode_signed(tkm_tx *tx, const uint8_t *raw, size_t raw_len) {
     TKM_ARG_CHECK(raw != NULL || raw_len == 0);
     tkm_tx_init(tx);
+    tkm_err_detail_clear(); /* details below name fields; none may be stale */
     tkm_rc rc = decode_signed(tx, raw, raw_len);
     if (tkm_failed(rc)) tkm_tx_free(tx);
     return rc;

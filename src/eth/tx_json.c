@@ -505,6 +505,7 @@ tkm_rc tkm_tx_from_json_value(tkm_tx *tx, const json_t *obj) {
     fval f[N_FIELDS];
     tkm_tx_init(tx);
     TKM_ARG_CHECK(obj != NULL);
+    tkm_err_detail_clear();
     TKM_TRY(collect_fields(obj, f));
     tkm_rc rc = parse_request(tx, f);
     if (tkm_failed(rc)) tkm_tx_free(tx);
@@ -515,6 +516,7 @@ tkm_rc tkm_tx_from_json(tkm_tx *tx, const uint8_t *json, size_t len) {
     fval f[N_FIELDS];
     tkm_tx_init(tx);
     TKM_ARG_CHECK(json != NULL || len == 0);
+    tkm_err_detail_clear();
     if (fast_collect(json, len, f)) {
         tkm_rc rc = parse_request(tx, f);
         if (tkm_failed(rc)) tkm_tx_free(tx);
