@@ -94,6 +94,16 @@ typedef enum {
     X(TKM_ERR_REQUEST, 235, "invalid request")                                   \
     X(TKM_ERR_COLLATERAL, 236, "malformed attestation collateral")               \
     X(TKM_ERR_HEX_LENGTH, 237, "hex string has the wrong length")                \
+    X(TKM_ERR_RLP_LENGTH_ZEROS, 240, "RLP length has leading zero bytes")       \
+    X(TKM_ERR_RLP_LONG_FORM, 241, "RLP long form used for a short payload")     \
+    X(TKM_ERR_RLP_SINGLE_BYTE, 242, "RLP single byte below 0x80 wrapped as a string") \
+    X(TKM_ERR_RLP_INT_ZEROS, 243, "RLP integer has leading zero bytes")         \
+    X(TKM_ERR_RLP_KIND, 244, "RLP list where a string is expected or the reverse") \
+    X(TKM_ERR_RLP_ITEMS, 245, "RLP list has too many items")                    \
+    X(TKM_ERR_TX_CHAIN_MISMATCH, 246, "transaction is for another chain")        \
+    X(TKM_ERR_TX_FIELD, 247, "field not valid for the transaction type")        \
+    X(TKM_ERR_ABI_PADDING, 248, "non-zero ABI padding bytes")                   \
+    X(TKM_ERR_ABI_OFFSET, 249, "non-canonical ABI offset or length")            \
     X(TKM_ERR_TYPED_DATA_UNKNOWN_TYPE, 260, "unknown EIP-712 type")              \
     X(TKM_ERR_TYPED_DATA_CYCLE, 261, "cyclic EIP-712 type reference")            \
     X(TKM_ERR_TYPED_DATA_DUPLICATE, 262, "duplicate EIP-712 field name")         \
