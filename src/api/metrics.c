@@ -307,7 +307,11 @@ static tkm_rc put_double(tkm_wr *w, double v) {
     if (isnan(v)) return tkm_wr_str(w, "NaN");
     if (isinf(v)) return tkm_wr_str(w, v > 0 ? "+Inf" : "-Inf");
     if (v == floor(v) && fabs(v) < 9007199254740992.0) return tkm_wr_fmt(w, "%.0f", v);
-    return tkm_wr_fmt(w, "%.17g", v);
+    /* shortest of %.15g / %.17g that reads back exactly */
+    char b[40];
+    snprintf(b, sizeof b, "%.15g", v);
+    if (strtod(b, NULL) != v) snprintf(b, sizeof b, "%.17g", v);
+    return tkm_wr_str(w, b);
 }
 
 /* {a="x",b="y"[,le="..."]} — nothing when there are no labels and no le. */

@@ -14,6 +14,7 @@
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -546,6 +547,8 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg) {
         return SSL_CLIENT_HELLO_ERROR;
     }
     ip_key(&ss, c->ipkey, c->id.peer, sizeof c->id.peer);
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (atomic_load(&s->conns_open) > (long)s->cfg.max_conns) {
         reject_count(s, "max_conns");
         *al = SSL_AD_INTERNAL_ERROR;
@@ -1530,6 +1533,8 @@ static int make_listener(tkm_api_server *s, uint16_t port, uint16_t *bound_port)
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        /* inherited by accepted sockets: small TLS records must not wait for delayed ACKs */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
         tkm_err_detail_set("cannot listen on %s:%u: %s", s->host, (unsigned)port, strerror(errno));
         close(fd);
