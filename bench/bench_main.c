@@ -77,6 +77,7 @@ typedef struct {
 
 static const suite suites[] = {
     {"crypto", bench_crypto},
+    {"serve", bench_serve},
 };
 
 int cmd_bench(int argc, char **argv) {
