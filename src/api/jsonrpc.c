@@ -189,6 +189,7 @@ void tkm_rpc_request_free(tkm_rpc_request *r) {
 
 struct tkm_rpc_endpoint {
     tkm_rpc_method *methods;
+    tkm_metric_child **ok_child; /* per method: outcome="ok", looked up once */
     size_t n;
     tkm_rpc_limits lim;
     tkm_metric *calls_total;
@@ -238,6 +239,14 @@ tkm_rc tkm_rpc_endpoint_new(tkm_rpc_endpoint **out, const tkm_rpc_method *method
             rc = tkm_metrics_histogram(metrics, &ep->batch_size, "tkm_jsonrpc_batch_size",
                                        "Items per JSON-RPC request", NULL, sizes,
                                        sizeof sizes / sizeof sizes[0]);
+        if (tkm_ok(rc) && n) {
+            ep->ok_child = calloc(n, sizeof *ep->ok_child);
+            if (!ep->ok_child) rc = TKM_RC(TKM_ERR_NOMEM);
+            for (size_t i = 0; tkm_ok(rc) && i < n; i++) {
+                const char *v[] = {methods[i].name, "ok"};
+                ep->ok_child[i] = tkm_metric_child_get(ep->calls_total, v);
+            }
+        }
         if (tkm_failed(rc)) {
             tkm_rpc_endpoint_free(ep);
             return rc;
@@ -250,6 +259,7 @@ tkm_rc tkm_rpc_endpoint_new(tkm_rpc_endpoint **out, const tkm_rpc_method *method
 void tkm_rpc_endpoint_free(tkm_rpc_endpoint *ep) {
     if (!ep) return;
     free(ep->methods);
+    free(ep->ok_child);
     free(ep);
 }
 
@@ -316,6 +326,10 @@ static void job_release(rpc_job *job) {
 
 static void count_outcome(rpc_job *job, const tkm_rpc_method *m, const char *method, int code) {
     if (!job->ep->calls_total) return;
+    if (code == 0 && m && job->ep->ok_child) {
+        tkm_metric_inc(job->ep->ok_child[m - job->ep->methods], 1);
+        return;
+    }
     char outcome[16];
     if (code == 0)
         snprintf(outcome, sizeof outcome, "ok");

@@ -55,6 +55,8 @@ typedef struct {
     char *name;
     char *path;
     size_t path_len;
+    tkm_metric_child *m_ok;  /* tkm_http_requests_total{route,code="200"} */
+    tkm_metric_child *m_dur; /* tkm_http_request_duration_seconds{route} */
 } route_ent;
 
 typedef struct health {
@@ -839,13 +841,21 @@ static void req_send(tkm_api_req *r) {
         evhttp_send_reply(r->ev, r->status, reason_phrase(r->status), NULL);
         r->ev = NULL;
     }
-    char code[8];
-    snprintf(code, sizeof code, "%d", r->status);
-    const char *route = r->route ? r->route->name : "unmatched";
-    const char *rv[] = {route, code};
-    tkm_metric_inc(tkm_metric_child_get(s->m_requests, rv), 1);
-    const char *dv[] = {route};
-    tkm_metric_observe(tkm_metric_child_get(s->m_duration, dv), (double)lat / 1e9);
+    const route_ent *re = r->route;
+    if (re && r->status == 200) {
+        tkm_metric_inc(re->m_ok, 1); /* the hot path: children looked up once at start */
+    } else {
+        char code[8];
+        snprintf(code, sizeof code, "%d", r->status);
+        const char *rv[] = {re ? re->name : "unmatched", code};
+        tkm_metric_inc(tkm_metric_child_get(s->m_requests, rv), 1);
+    }
+    if (re) {
+        tkm_metric_observe(re->m_dur, (double)lat / 1e9);
+    } else {
+        const char *dv[] = {"unmatched"};
+        tkm_metric_observe(tkm_metric_child_get(s->m_duration, dv), (double)lat / 1e9);
+    }
     log_request(r, lat);
     conn *c = r->c;
     if (c) {
@@ -1555,8 +1565,10 @@ static void on_ctl(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     loop *lp = arg;
-    /* drain: stop accepting, close idle keep-alive connections */
-    if (lp->bound) evconnlistener_disable(evhttp_bound_socket_get_listener(lp->bound));
+    /* drain: close the listening socket (new clients are refused at once rather than
+     * left in a backlog nobody accepts), close idle keep-alive connections */
+    if (lp->bound) evhttp_del_accept_socket(lp->http, lp->bound);
+    lp->bound = NULL;
     for (conn *c = lp->conns; c; c = c->next)
         if (c->busy == 0) conn_close_now(c);
 }
@@ -1612,7 +1624,13 @@ tkm_rc tkm_api_server_start(tkm_api_server *s) {
         TKM_TRY(loop_init(s, &s->loops[i], fd));
     }
     int need_pool = 0;
-    for (size_t i = 0; i < s->n_routes; i++) need_pool |= (s->routes[i].r.flags & TKM_API_ROUTE_WORKER) != 0;
+    for (size_t i = 0; i < s->n_routes; i++) {
+        route_ent *e = &s->routes[i];
+        need_pool |= (e->r.flags & TKM_API_ROUTE_WORKER) != 0;
+        const char *ok[] = {e->name, "200"}, *dv[] = {e->name};
+        e->m_ok = tkm_metric_child_get(s->m_requests, ok);
+        e->m_dur = tkm_metric_child_get(s->m_duration, dv);
+    }
     if (need_pool) {
         pool *p = &s->pool;
         pthread_mutex_init(&p->mu, NULL);

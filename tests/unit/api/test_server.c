@@ -282,6 +282,7 @@ static void run_child(int wfd) {
         .drain_timeout_ms = 5000,
         .rate = 50,
         .burst = 100,
+        .max_conns_per_ip = 16,
         .handle_signals = 1,
         .log_requests = 1,
         .authorize = authorize,
@@ -322,7 +323,7 @@ static void run_child(int wfd) {
     tkm_api_server_free(srv);
     tkm_rpc_endpoint_free(ep);
     tkm_secret_free(sign_key);
-    _exit(tkm_ok(rc) ? 0 : 10);
+    exit(tkm_ok(rc) ? 0 : 10); /* exit, not _exit: the sanitizers check for leaks */
 }
 
 /* ------------------------------------------------------------ client helpers */
@@ -824,6 +825,53 @@ static void test_slow_clients(void **state) {
     assert_int_equal(atomic_load(&b.failed), 0);
 }
 
+static SSL *tls_open(SSL_CTX *ctx, int *fd_out) {
+    int fd = tcp_connect();
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    *fd_out = fd;
+    if (SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        close(fd);
+        *fd_out = -1;
+        return NULL;
+    }
+    /* TLS 1.3: the client may finish before the server; a request proves the connection was admitted */
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[64];
+    if (SSL_write(ssl, req, (int)strlen(req)) <= 0 || SSL_read(ssl, buf, sizeof buf) <= 0) {
+        SSL_free(ssl);
+        close(fd);
+        *fd_out = -1;
+        return NULL;
+    }
+    return ssl;
+}
+
+static void test_connection_caps(void **state) {
+    (void)state;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *s[17];
+    int fd[17];
+    for (int i = 0; i < 16; i++) {
+        s[i] = tls_open(ctx, &fd[i]);
+        assert_non_null(s[i]);
+    }
+    s[16] = tls_open(ctx, &fd[16]); /* max_conns_per_ip = 16 */
+    assert_null(s[16]);
+    for (int i = 0; i < 16; i++) {
+        SSL_free(s[i]);
+        close(fd[i]);
+    }
+    usleep(300000);
+    s[0] = tls_open(ctx, &fd[0]); /* room again */
+    assert_non_null(s[0]);
+    SSL_free(s[0]);
+    close(fd[0]);
+    SSL_CTX_free(ctx);
+    usleep(200000);
+}
+
 static void test_metrics(void **state) {
     (void)state;
     resp r = do_req(NULL, NULL, "GET", "/metrics", NULL, NULL, 0);
@@ -837,6 +885,8 @@ static void test_metrics(void **state) {
     assert_non_null(strstr(r.body, "tkm_http_requests_total{route=\"jsonrpc\",code=\"200\"}"));
     assert_non_null(strstr(r.body, "tkm_http_auth_denied_total{status=\"401\",reason=\"NO_CLIENT_CERT\"}"));
     assert_non_null(strstr(r.body, "tkm_jsonrpc_calls_total{method=\"policy\",outcome=\"400\"} "));
+    assert_non_null(strstr(r.body, "tkm_http_connections_rejected_total{reason=\"max_conns_per_ip\"} 1"));
+    assert_non_null(strstr(r.body, "tkm_jsonrpc_calls_total{method=\"echo\",outcome=\"ok\"} "));
     free(r.body);
     /* an independent parser: the Prometheus project's Python client */
     char cmd[1024];
@@ -1031,6 +1081,7 @@ int main(void) {
         cmocka_unit_test(test_httpc_helper),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_connection_caps),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_sigterm_drain),
