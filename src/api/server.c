@@ -207,6 +207,7 @@ static const char *reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
@@ -1115,6 +1116,7 @@ static void on_request(struct evhttp_request *ev, void *arg) {
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    int path_too_long = path && strlen(path) >= sizeof r->path;
     snprintf(r->path, sizeof r->path, "%s", path && path[0] ? path : "/");
     r->query = uri ? evhttp_uri_get_query(uri) : NULL;
 
@@ -1160,6 +1162,10 @@ static void on_request(struct evhttp_request *ev, void *arg) {
     if (atomic_load(&s->draining)) {
         r->close = 1;
         fail(r, 503, TKM_ERR_SHUTTING_DOWN, NULL);
+        return;
+    }
+    if (path_too_long) { /* never route on a truncated path */
+        fail(r, 414, TKM_ERR_TOO_LARGE, "path longer than 511 bytes");
         return;
     }
     int mismatch;

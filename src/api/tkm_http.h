@@ -231,7 +231,9 @@ TKM_API void tkm_api_server_free(tkm_api_server *s);
 /* ---- request accessors: valid until the request is completed ---- */
 TKM_API const char *tkm_api_req_id(const tkm_api_req *r);    /* 16 hex digits */
 TKM_API unsigned tkm_api_req_method(const tkm_api_req *r);   /* one TKM_HTTP_* */
-TKM_API const char *tkm_api_req_path(const tkm_api_req *r);  /* decoded? no: raw path, no query */
+/* The path as sent (percent-encoding kept, no query; routes match it raw, so an
+ * encoded slash never reaches a prefix route by accident). At most 511 bytes: longer is 414. */
+TKM_API const char *tkm_api_req_path(const tkm_api_req *r);
 TKM_API const char *tkm_api_req_path_rest(const tkm_api_req *r); /* after a PREFIX route's path */
 TKM_API const char *tkm_api_req_query(const tkm_api_req *r); /* raw query or NULL */
 TKM_API const char *tkm_api_req_header(const tkm_api_req *r, const char *name); /* or NULL */
