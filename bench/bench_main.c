@@ -80,6 +80,8 @@ static const suite suites[] = {
     {"eip712", bench_eip712},
     {"attest", bench_attest},
     {"tee", bench_tee},
+    {"eth", bench_eth},
+    {"serve", bench_serve},
 };
 
 int cmd_bench(int argc, char **argv) {

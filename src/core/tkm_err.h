@@ -55,6 +55,10 @@ typedef enum {
     X(TKM_ERR_NETWORK, 107, "network error")                                     \
     X(TKM_ERR_TIMEOUT, 108, "operation timed out")                               \
     X(TKM_ERR_UNAVAILABLE, 109, "service unavailable")                           \
+    X(TKM_ERR_TLS, 110, "TLS setup or handshake failed")                         \
+    X(TKM_ERR_LISTEN, 111, "cannot listen on the address")                       \
+    X(TKM_ERR_HTTP_STATUS, 112, "server answered with an error status")          \
+    X(TKM_ERR_SHUTTING_DOWN, 113, "service is shutting down")                    \
     /* PARSE 2xx */                                                              \
     X(TKM_ERR_TRUNCATED, 200, "input truncated")                                 \
     X(TKM_ERR_TRAILING, 201, "trailing bytes after input")                       \
@@ -94,6 +98,16 @@ typedef enum {
     X(TKM_ERR_REQUEST, 235, "invalid request")                                   \
     X(TKM_ERR_COLLATERAL, 236, "malformed attestation collateral")               \
     X(TKM_ERR_HEX_LENGTH, 237, "hex string has the wrong length")                \
+    X(TKM_ERR_RLP_LENGTH_ZEROS, 240, "RLP length has leading zero bytes")       \
+    X(TKM_ERR_RLP_LONG_FORM, 241, "RLP long form used for a short payload")     \
+    X(TKM_ERR_RLP_SINGLE_BYTE, 242, "RLP single byte below 0x80 wrapped as a string") \
+    X(TKM_ERR_RLP_INT_ZEROS, 243, "RLP integer has leading zero bytes")         \
+    X(TKM_ERR_RLP_KIND, 244, "RLP list where a string is expected or the reverse") \
+    X(TKM_ERR_RLP_ITEMS, 245, "RLP list has too many items")                    \
+    X(TKM_ERR_TX_CHAIN_MISMATCH, 246, "transaction is for another chain")        \
+    X(TKM_ERR_TX_FIELD, 247, "field not valid for the transaction type")        \
+    X(TKM_ERR_ABI_PADDING, 248, "non-zero ABI padding bytes")                   \
+    X(TKM_ERR_ABI_OFFSET, 249, "non-canonical ABI offset or length")            \
     X(TKM_ERR_TYPED_DATA_UNKNOWN_TYPE, 260, "unknown EIP-712 type")              \
     X(TKM_ERR_TYPED_DATA_CYCLE, 261, "cyclic EIP-712 type reference")            \
     X(TKM_ERR_TYPED_DATA_DUPLICATE, 262, "duplicate EIP-712 field name")         \
@@ -158,9 +172,15 @@ typedef enum {
     /* AUTH 7xx */                                                               \
     X(TKM_ERR_UNAUTHENTICATED, 700, "unauthenticated")                           \
     X(TKM_ERR_FORBIDDEN, 701, "forbidden")                                       \
+    X(TKM_ERR_NO_CLIENT_CERT, 710, "client certificate required")                \
+    X(TKM_ERR_CLIENT_CERT_UNTRUSTED, 711, "client certificate not trusted")      \
+    X(TKM_ERR_ROLE_MISSING, 712, "caller lacks the required role")               \
     /* LIMIT 8xx */                                                              \
     X(TKM_ERR_LIMIT, 800, "limit exceeded")                                      \
     X(TKM_ERR_RATE_LIMIT, 801, "rate limit exceeded")                            \
+    X(TKM_ERR_BODY_TOO_LARGE, 810, "request body too large")                     \
+    X(TKM_ERR_TOO_MANY_CONNECTIONS, 811, "too many connections")                 \
+    X(TKM_ERR_BATCH_TOO_LARGE, 812, "JSON-RPC batch too large")                  \
     /* MISUSE / INTERNAL 9xx */                                                  \
     X(TKM_ERR_MISUSE, 900, "API misuse")                                         \
     X(TKM_ERR_INTERNAL, 901, "internal error")                                   \

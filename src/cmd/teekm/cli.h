@@ -44,5 +44,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_typed_data(int argc, char **argv);
 int cmd_evidence_show(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
+int cmd_calldata(int argc, char **argv);
 
 #endif

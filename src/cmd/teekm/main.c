@@ -14,6 +14,8 @@ static const cli_command commands[] = {
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
     {"typed-data", cmd_typed_data, "EIP-712 typed data: hash, recover, sign-dev (development only)"},
     {"evidence", cmd_evidence, "attestation evidence: evidence verify FILE [--policy] [--collateral] [--at] | evidence show --tls HOST:PORT"},
+    {"tx", cmd_tx, "decode a signed transaction; sign-dev (development key files only)"},
+    {"calldata", cmd_calldata, "decode ERC-20 / ERC-3643 token calldata"},
     {NULL, NULL, NULL},
 };
 
