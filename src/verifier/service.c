@@ -80,10 +80,41 @@ static int status_of(tkm_err e) {
     }
 }
 
+/* Copy src into dst keeping well-formed UTF-8 and printable text; anything else becomes '?'
+ * (details may quote untrusted input, and JSON strings must be valid UTF-8). */
+static void utf8_clean(char *dst, size_t cap, const char *src) {
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+    while (*s && o + 5 < cap) {
+        unsigned char c = *s;
+        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        int ok = n > 0 && !(n == 1 && c < 0x20);
+        uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1Fu : n == 3 ? c & 0x0Fu : c & 0x07u;
+        for (size_t k = 1; ok && k < n; k++) {
+            ok = (s[k] & 0xC0) == 0x80;
+            cp = cp << 6 | (s[k] & 0x3Fu);
+        }
+        if (ok && ((n == 2 && cp < 0x80) || (n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+                   (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
+            ok = 0;
+        if (ok) {
+            memcpy(dst + o, s, n);
+            o += n;
+            s += n;
+        } else {
+            dst[o++] = '?';
+            s++;
+        }
+    }
+    dst[o] = 0;
+}
+
 static json_t *error_body(tkm_err code, const char *detail) {
     const char *name = tkm_err_name(code);
+    char clean[600];
+    utf8_clean(clean, sizeof clean, detail ? detail : "");
     return json_pack("{s:{s:s,s:s,s:s}}", "error", "code", name ? name : "INTERNAL", "message", tkm_err_str(code),
-                     "detail", detail ? detail : "");
+                     "detail", clean);
 }
 
 static void fail(int *status, json_t **resp, tkm_err code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -460,9 +491,10 @@ verdict:
     if (res->verdict != TKM_VERDICT_VALID) {
         const tkm_check *f = tkm_appraisal_first_failure(res);
         tkm_log(TKM_LOG_INFO, "attest", "appraisal invalid: %s", f ? f->name : "?");
+        char clean[TKM_CHECK_DETAIL_LEN + 8];
+        utf8_clean(clean, sizeof clean, f ? f->detail : "");
         out = json_pack("{s:s,s:{s:s,s:s,s:s,s:s},s:O}", "verdict", "invalid", "error", "code", "APPRAISAL", "message",
-                        tkm_err_str(TKM_ERR_APPRAISAL), "check", f ? f->name : "", "detail", f ? f->detail : "",
-                        "appraisal", aj);
+                        tkm_err_str(TKM_ERR_APPRAISAL), "check", f ? f->name : "", "detail", clean, "appraisal", aj);
         *status = 403;
         *resp = out;
         out = NULL;

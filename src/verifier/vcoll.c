@@ -189,6 +189,23 @@ static int b64v(uint8_t c) {
     return -1;
 }
 
+/* buf is exactly one DER SEQUENCE (definite length, at most 4 length bytes). */
+static int der_sequence_exact(const uint8_t *buf, size_t len) {
+    if (len < 2 || buf[0] != 0x30) return 0;
+    size_t n, hdr;
+    if (buf[1] < 0x80) {
+        n = buf[1];
+        hdr = 2;
+    } else {
+        size_t k = buf[1] & 0x7f;
+        if (k == 0 || k > 4 || len < 2 + k) return 0;
+        n = 0;
+        for (size_t i = 0; i < k; i++) n = n << 8 | buf[2 + i];
+        hdr = 2 + k;
+    }
+    return n == len - hdr;
+}
+
 tkm_rc tkm_vcoll_crl_to_der(uint8_t **der, size_t *der_len, const uint8_t *buf, size_t len) {
     *der = NULL;
     *der_len = 0;
@@ -199,7 +216,7 @@ tkm_rc tkm_vcoll_crl_to_der(uint8_t **der, size_t *der_len, const uint8_t *buf, 
     while (e > s && (buf[e - 1] == ' ' || buf[e - 1] == '\n' || buf[e - 1] == '\r' || buf[e - 1] == '\t' || !buf[e - 1]))
         e--;
     if (e == s) goto bad;
-    if (buf[s] == 0x30) { /* DER SEQUENCE */
+    if (der_sequence_exact(buf, len)) { /* binary DER: one SEQUENCE filling the body */
         if (!(*der = malloc(len))) return TKM_RC(TKM_ERR_NOMEM);
         memcpy(*der, buf, len);
         *der_len = len;
@@ -236,7 +253,7 @@ tkm_rc tkm_vcoll_crl_to_der(uint8_t **der, size_t *der_len, const uint8_t *buf, 
                 acc = 0;
             }
         }
-        if (q != 0 || pad > 2 || o < pad + 1) {
+        if (q != 0 || pad > 2 || o < pad + 1 || out[0] != 0x30) {
             free(out);
             goto bad;
         }
