@@ -222,7 +222,7 @@ int vcmd_sim_instance(int argc, char **argv) {
     }
     rc = tkm_httpc_json(h, "POST", "/v1/attest", req, &status, &ans);
     if (!ans) goto fail;
-    json_object_set(report, "status", json_integer(status));
+    json_object_set_new(report, "status", json_integer(status));
     json_object_set(report, "response", ans);
     int valid = status == 200 && json_is_true(json_object_get(json_object_get(ans, "keyRelease"), "released")) == key_release;
     if (status == 200 && key_release && json_is_true(json_object_get(json_object_get(ans, "keyRelease"), "released"))) {
