@@ -197,7 +197,7 @@ tkm_rc tkm_admin_quorum_check(const tkm_policy *p, const tkm_approval *a, size_t
             c->why = "signer is not an admin of the current policy";
         else {
             int used = 0;
-            if (used_fn) TKM_TRY(used_fn(uctx, c->digest, &used));
+            if (used_fn) TKM_TRY(used_fn(uctx, c->digest, c->signer, &used));
             if (used)
                 c->why = "already used";
             else {

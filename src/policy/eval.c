@@ -126,7 +126,7 @@ static tkm_rc check_approvals(approvals_ctx *ac, const tkm_eval_input *in) {
             continue;
         }
         int used = 0;
-        if (in->state->approval_used) TKM_TRY(in->state->approval_used(in->state->ctx, c->digest, &used));
+        if (in->state->approval_used) TKM_TRY(in->state->approval_used(in->state->ctx, c->digest, c->signer, &used));
         if (used) {
             c->why = "already used by another request";
             continue;

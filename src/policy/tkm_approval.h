@@ -110,7 +110,7 @@ typedef struct {
  * names the first rejected approval and why); a used_fn error.
  */
 typedef void (*tkm_digest_fn)(uint8_t out[static 32], void *ctx, uint64_t expires_at);
-typedef tkm_rc (*tkm_used_fn)(void *ctx, const uint8_t digest[static 32], int *used);
+typedef tkm_rc (*tkm_used_fn)(void *ctx, const uint8_t digest[static 32], const uint8_t signer[static 20], int *used);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_admin_quorum_check(const tkm_policy *p, const tkm_approval *a, size_t n,
                                                       int64_t now, tkm_digest_fn digest_fn, void *dctx,
                                                       tkm_used_fn used_fn, void *uctx,

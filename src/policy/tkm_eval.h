@@ -91,8 +91,8 @@ typedef struct {
     /* Sum of the amounts charged to rule_id in asset_name at times > since. */
     tkm_rc (*window_spent)(void *ctx, const char *rule_id, const char *asset_name, int64_t since,
                            tkm_u256 *spent);
-    /* Whether an approval with this digest was already used by a recorded request. */
-    tkm_rc (*approval_used)(void *ctx, const uint8_t digest[32], int *used);
+    /* Whether this signer's approval of this digest was already used by a recorded request. */
+    tkm_rc (*approval_used)(void *ctx, const uint8_t digest[32], const uint8_t signer[20], int *used);
 } tkm_policy_state;
 
 typedef enum { TKM_KEY_ACTIVE = 0, TKM_KEY_UNKNOWN = 1, TKM_KEY_RETIRED = 2 } tkm_key_status;

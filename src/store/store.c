@@ -830,21 +830,25 @@ static tkm_rc nonce_get(tkm_store *s, const uint8_t key[20], uint64_t chain, uin
     return rc;
 }
 
-tkm_rc tkm_store_approval_used(tkm_store *s, const uint8_t digest[32], int *used) {
-    uint8_t *v = NULL;
+tkm_rc tkm_store_approval_used(tkm_store *s, const uint8_t digest[32], const uint8_t signer[20], int *used) {
+    uint8_t *v = NULL, k[52];
     size_t vn = 0;
-    TKM_TRY(get_row(s, T_APPROVAL, digest, 32, &v, &vn, used));
+    memcpy(k, digest, 32);
+    memcpy(k + 32, signer, 20);
+    TKM_TRY(get_row(s, T_APPROVAL, k, sizeof k, &v, &vn, used));
     free(v);
     return TKM_RC_OK;
 }
 
 tkm_rc tkm_store_approval_use(tkm_store *s, const uint8_t digest[32], const uint8_t signer[20], const char *context) {
     tkm_wr w;
+    uint8_t k[52];
+    memcpy(k, digest, 32);
+    memcpy(k + 32, signer, 20);
     tkm_wr_init(&w, 4096);
     tkm_rc rc = tkm_wr_u8(&w, REC_VER);
-    if (tkm_ok(rc)) rc = tkm_wr_put(&w, signer, 20);
     if (tkm_ok(rc)) rc = wr_str8(&w, context);
-    if (tkm_ok(rc)) rc = put_row(s, T_APPROVAL, digest, 32, w.p, w.len, 0);
+    if (tkm_ok(rc)) rc = put_row(s, T_APPROVAL, k, sizeof k, w.p, w.len, 0);
     tkm_wr_free(&w);
     return rc;
 }
@@ -911,7 +915,9 @@ static tkm_rc ps_nonce_get(void *ctx, const uint8_t key[20], uint64_t chain, uin
 static tkm_rc ps_window(void *ctx, const char *rule, const char *asset, int64_t since, tkm_u256 *spent) {
     return tkm_store_window_spent(ctx, rule, asset, since, spent);
 }
-static tkm_rc ps_used(void *ctx, const uint8_t d[32], int *used) { return tkm_store_approval_used(ctx, d, used); }
+static tkm_rc ps_used(void *ctx, const uint8_t d[32], const uint8_t signer[20], int *used) {
+    return tkm_store_approval_used(ctx, d, signer, used);
+}
 
 void tkm_store_policy_state(tkm_store *s, tkm_policy_state *st) {
     st->ctx = s;

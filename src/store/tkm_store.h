@@ -124,7 +124,8 @@ TKM_API void tkm_store_policy_state(tkm_store *s, tkm_policy_state *st);
 /* Record an approval digest as used outside a request (admin approvals). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_approval_use(tkm_store *s, const uint8_t digest[32],
                                                       const uint8_t signer[20], const char *context);
-TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_approval_used(tkm_store *s, const uint8_t digest[32], int *used);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_approval_used(tkm_store *s, const uint8_t digest[32],
+                                                       const uint8_t signer[20], int *used);
 
 /* ---- keys (sealed) ---- */
 

@@ -68,7 +68,8 @@ static tkm_rc m_window(void *ctx, const char *rule, const char *asset, int64_t s
             TKM_TRY(tkm_u256_add(spent, spent, &m->spend[i].amount));
     return TKM_RC_OK;
 }
-static tkm_rc m_used(void *ctx, const uint8_t d[32], int *used) {
+static tkm_rc m_used(void *ctx, const uint8_t d[32], const uint8_t signer[20], int *used) {
+    (void)signer;
     mem_state *m = ctx;
     *used = 0;
     for (size_t i = 0; i < m->n_used; i++)
