@@ -37,8 +37,8 @@ test: test-release test-asan
 
 # libFuzzer targets, each for FUZZ_SECONDS (default 60); new inputs stay in build/.
 fuzz: bootstrap
-	@CC=clang cmake -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=Debug -DTKM_FUZZ=ON -DTKM_SANITIZE=ON \
-	  $(CMAKE_COMMON) >/dev/null
+	@cmake -S . -B $(FUZZDIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTKM_FUZZ=ON \
+	  -DTKM_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
 	@cmake --build $(FUZZDIR) -j $(JOBS)
 	@scripts/fuzz.sh $(FUZZDIR) $(FUZZ_SECONDS)
 

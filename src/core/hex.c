@@ -55,6 +55,8 @@ tkm_rc tkm_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char 
         bad |= (hi | lo) & 0x100u;
         out[i] = (uint8_t)(((hi & 0xfu) << 4) | (lo & 0xfu));
     }
+    /* Declassified: whether the string was hex at all (the error code says so anyway). */
+    tkm_declassify(&bad, sizeof bad);
     if (bad) {
         tkm_wipe(out, n);
         TKM_ENSURE(0, TKM_ERR_HEX);

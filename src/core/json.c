@@ -409,7 +409,7 @@ static tkm_rc canon(const json_t *v, tkm_wr *w, unsigned depth) {
             items[i].val = val;
             i++;
         }
-        qsort(items, n, sizeof *items, kv_cmp);
+        if (n > 1) qsort(items, n, sizeof *items, kv_cmp); /* qsort(NULL, 0) is UB: found by fuzz_json */
         tkm_rc rc = tkm_wr_u8(w, '{');
         for (i = 0; i < n && tkm_ok(rc); i++) {
             if (i) rc = tkm_wr_u8(w, ',');

@@ -38,6 +38,8 @@ tkm_rc tkm_log_level_parse(const char *s, tkm_log_level *lvl) {
     TKM_ENSURE(0, TKM_ERR_FORMAT);
 }
 
+static void vlog(tkm_log_level lvl, const char *component, const json_t *fields, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static void vlog(tkm_log_level lvl, const char *component, const json_t *fields, const char *fmt,
                  va_list ap) {
     if (lvl < log_level) return;

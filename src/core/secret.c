@@ -87,6 +87,17 @@ int tkm_ct_eq(const void *a, const void *b, size_t n) {
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+static tkm_declassify_fn declassify_hook;
+
+void tkm_declassify(const void *p, size_t n) {
+    tkm_declassify_fn fn = __atomic_load_n(&declassify_hook, __ATOMIC_RELAXED);
+    if (fn) fn(p, n);
+}
+
+void tkm_declassify_set_hook_for_testing(tkm_declassify_fn fn) {
+    __atomic_store_n(&declassify_hook, fn, __ATOMIC_RELAXED);
+}
+
 static void *arena_alloc(size_t n) {
 #ifdef TKM_SECRETS_ON_HEAP
     void *p = calloc(1, n);

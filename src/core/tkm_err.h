@@ -108,6 +108,14 @@ typedef enum {
     X(TKM_ERR_RECOVER, 307, "public key recovery failed")                        \
     X(TKM_ERR_BLS_SUBGROUP, 308, "BLS point not in the prime-order subgroup")    \
     X(TKM_ERR_BLS_INFINITY, 309, "BLS point at infinity")                        \
+    X(TKM_ERR_KDF_PARAMS, 310, "invalid password-KDF parameters")                \
+    X(TKM_ERR_KDF_COST, 311, "password-KDF cost exceeds the allowed bound")      \
+    X(TKM_ERR_BLS_ENCODING, 320, "malformed BLS point encoding")                 \
+    X(TKM_ERR_BLS_NOT_ON_CURVE, 321, "BLS point not on the curve")               \
+    X(TKM_ERR_BLS_PATH, 322, "invalid EIP-2334 key path")                        \
+    X(TKM_ERR_BLS_EMPTY, 323, "empty set of BLS keys or signatures")             \
+    X(TKM_ERR_BLS_DUPLICATE_MSG, 324, "BLS messages are not distinct")          \
+    X(TKM_ERR_BLS_SEED, 325, "BLS seed shorter than 32 bytes")                   \
     /* POLICY 4xx */                                                             \
     X(TKM_ERR_POLICY_DENIED, 400, "request denied by policy")                    \
     X(TKM_ERR_POLICY_VERSION, 401, "policy version does not increase")           \

@@ -57,6 +57,20 @@ TKM_API void tkm_wipe(void *p, size_t n);
 TKM_API int tkm_ct_eq(const void *a, const void *b, size_t n);
 
 /*
+ * Declassification points (cf. libsecp256k1's secp256k1_declassify). Code that
+ * deliberately reveals one fact derived from a secret (a hex string was not
+ * hex, an X25519 result was zero, a signature attempt succeeded) passes that
+ * fact through tkm_declassify right before branching on it. In production it
+ * does nothing. The constant-time check (tests/ct) installs a hook that tells
+ * valgrind the bytes are public, so that every *other* branch or memory index
+ * that depends on a secret is reported. Each call site says what it reveals.
+ */
+typedef void (*tkm_declassify_fn)(const void *p, size_t n);
+TKM_API void tkm_declassify(const void *p, size_t n);
+/* Test hook (NULL restores the no-op). Not for production. */
+TKM_API void tkm_declassify_set_hook_for_testing(tkm_declassify_fn fn);
+
+/*
  * Daemon start-up hardening: not dumpable, no core files.
  * Returns: OK, or TKM_ERR_IO when the kernel refused.
  */

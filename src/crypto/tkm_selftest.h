@@ -2,7 +2,8 @@
  * tkm_selftest.h — known-answer tests for every primitive teekm signs or seals
  * with, run at start-up (`teekm selftest`, and by the daemon before it serves).
  * Expected values are from the primitives' standards (FIPS 180, RFC 4231,
- * RFC 5869, EIP-155, …), never from teekm's own output.
+ * RFC 5869, EIP-155, the GCM spec, RFC 9180, RFC 7914, …), never from
+ * teekm's own output.
  */
 #ifndef TKM_SELFTEST_H
 #define TKM_SELFTEST_H

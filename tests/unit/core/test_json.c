@@ -121,6 +121,9 @@ static void test_canonical_rfc8785(void **state) {
     /* RFC 8785 §3.2.2.2 string escaping: only the mandatory escapes, the rest literal. */
     canon_eq("[\"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\"]",
              "[\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"]");
+    /* empty containers (fuzz_json found qsort(NULL, 0) here) */
+    canon_eq("{ }", "{}");
+    canon_eq("[{},[],{\"a\":{}}]", "[{},[],{\"a\":{}}]");
     canon_eq("{ \"b\" : [ true , false , null ] , \"a\" : { \"d\" : 1 , \"c\" : -2 } }",
              "{\"a\":{\"c\":-2,\"d\":1},\"b\":[true,false,null]}");
     json_t *j;
