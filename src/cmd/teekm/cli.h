@@ -32,5 +32,9 @@ int cli_print_json(const json_t *v);
 int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+/* The sim seal key of a state directory (DIR/seal.key, 0600; created when create is 1) or from file. */
+tkm_rc cli_state_seal_key(tkm_secret **out, const char *dir, const char *file, int create);
 
 #endif

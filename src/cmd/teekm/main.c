@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"version", cmd_version, "print the version"},
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
+    {"policy", cmd_policy, "check a policy document; evaluate requests against it (offline)"},
+    {"audit", cmd_audit, "export and verify the signed audit log"},
     {NULL, NULL, NULL},
 };
 
