@@ -77,6 +77,7 @@ typedef struct {
 
 static const suite suites[] = {
     {"crypto", bench_crypto},
+    {"policy", bench_policy},
 };
 
 int cmd_bench(int argc, char **argv) {

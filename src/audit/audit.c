@@ -66,20 +66,36 @@ void tkm_audit_writer_free(tkm_audit_writer *w) {
     free(w);
 }
 
+/* Append a decimal integer (hot path: no printf). */
+static tkm_rc wr_u64(tkm_wr *w, uint64_t v) {
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return tkm_wr_put(w, d + sizeof d - n, n);
+}
+
 /* The canonical hash preimage: keys body, prev, seq, time, type (already sorted). */
 static tkm_rc preimage(tkm_wr *o, const pending *r) {
     TKM_TRY(tkm_wr_str(o, "{\"body\":"));
     TKM_TRY(tkm_wr_put(o, r->body, r->body_len));
     TKM_TRY(tkm_wr_str(o, ",\"prev\":\""));
     TKM_TRY(tkm_hex_encode_wr(o, r->prev, 32, 1));
-    TKM_TRY(tkm_wr_fmt(o, "\",\"seq\":%" PRIu64 ",\"time\":%" PRId64 ",\"type\":\"%s\"}", r->seq, r->time,
-                       EVENT_NAMES[r->type]));
+    TKM_TRY(tkm_wr_str(o, "\",\"seq\":"));
+    TKM_TRY(wr_u64(o, r->seq));
+    TKM_TRY(tkm_wr_str(o, ",\"time\":"));
+    TKM_TRY(wr_u64(o, (uint64_t)r->time)); /* time >= 0 (checked when queued) */
+    TKM_TRY(tkm_wr_str(o, ",\"type\":\""));
+    TKM_TRY(tkm_wr_str(o, EVENT_NAMES[r->type]));
+    TKM_TRY(tkm_wr_str(o, "\"}"));
     return TKM_RC_OK;
 }
 
-tkm_rc tkm_audit_add(tkm_audit_writer *w, int64_t time, tkm_audit_event type, const json_t *body, uint64_t *seq) {
+static tkm_rc add_pending(tkm_audit_writer *w, int64_t time, tkm_audit_event type, uint8_t *body, size_t body_len,
+                          uint64_t *seq) {
     if (seq) *seq = 0;
-    TKM_ARG_CHECK((unsigned)type < TKM_AUDIT_EVENT_COUNT && json_is_object(body));
     TKM_ENSURE(time >= 0 && time <= 9007199254740991LL, TKM_ERR_RANGE);
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
@@ -100,22 +116,46 @@ tkm_rc tkm_audit_add(tkm_audit_writer *w, int64_t time, tkm_audit_event type, co
     r.seq = tail + 1;
     r.time = time;
     r.type = type;
+    r.body = body;
+    r.body_len = body_len;
     TKM_ENSURE(r.seq <= 9007199254740991ULL, TKM_ERR_RANGE);
-    tkm_wr b, pre;
-    tkm_wr_init(&b, TKM_AUDIT_LINE_MAX / 2);
+    tkm_wr pre;
     tkm_wr_init(&pre, TKM_AUDIT_LINE_MAX);
-    tkm_rc rc = tkm_json_canonical(body, &b);
-    if (tkm_ok(rc)) rc = tkm_wr_take(&b, &r.body, &r.body_len);
-    if (tkm_ok(rc)) rc = preimage(&pre, &r);
+    tkm_rc rc = preimage(&pre, &r);
+    if (tkm_ok(rc)) rc = tkm_sha256(r.hash, pre.p, pre.len);
     if (tkm_ok(rc)) {
-        tkm_keccak256(r.hash, pre.p, pre.len);
         w->p[w->n++] = r;
-        r.body = NULL;
-        if (seq) *seq = w->p[w->n - 1].seq;
+        if (seq) *seq = r.seq;
     }
-    free(r.body);
-    tkm_wr_free(&b);
     tkm_wr_free(&pre);
+    return rc;
+}
+
+tkm_rc tkm_audit_add(tkm_audit_writer *w, int64_t time, tkm_audit_event type, const json_t *body, uint64_t *seq) {
+    if (seq) *seq = 0;
+    TKM_ARG_CHECK((unsigned)type < TKM_AUDIT_EVENT_COUNT && json_is_object(body));
+    tkm_wr b;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    tkm_wr_init(&b, TKM_AUDIT_LINE_MAX / 2);
+    tkm_rc rc = tkm_json_canonical(body, &b);
+    if (tkm_ok(rc)) rc = tkm_wr_take(&b, &bytes, &n);
+    tkm_wr_free(&b);
+    if (tkm_ok(rc)) rc = add_pending(w, time, type, bytes, n, seq);
+    if (tkm_failed(rc)) free(bytes);
+    return rc;
+}
+
+tkm_rc tkm_audit_add_canonical(tkm_audit_writer *w, int64_t time, tkm_audit_event type, const uint8_t *body,
+                               size_t body_len, uint64_t *seq) {
+    if (seq) *seq = 0;
+    TKM_ARG_CHECK((unsigned)type < TKM_AUDIT_EVENT_COUNT && body_len >= 2 && body[0] == '{');
+    TKM_ENSURE(body_len <= TKM_AUDIT_LINE_MAX / 2, TKM_ERR_TOO_LARGE);
+    uint8_t *copy = malloc(body_len);
+    TKM_ENSURE(copy, TKM_ERR_NOMEM);
+    memcpy(copy, body, body_len);
+    tkm_rc rc = add_pending(w, time, type, copy, body_len, seq);
+    if (tkm_failed(rc)) free(copy);
     return rc;
 }
 
@@ -127,7 +167,9 @@ static tkm_rc line(tkm_wr *o, const pending *r, const uint8_t *sig) {
     TKM_TRY(tkm_hex_encode_wr(o, r->hash, 32, 1));
     TKM_TRY(tkm_wr_str(o, "\",\"prev\":\""));
     TKM_TRY(tkm_hex_encode_wr(o, r->prev, 32, 1));
-    TKM_TRY(tkm_wr_fmt(o, "\",\"seq\":%" PRIu64 ",\"sig\":", r->seq));
+    TKM_TRY(tkm_wr_str(o, "\",\"seq\":"));
+    TKM_TRY(wr_u64(o, r->seq));
+    TKM_TRY(tkm_wr_str(o, ",\"sig\":"));
     if (sig) {
         TKM_TRY(tkm_wr_u8(o, '"'));
         TKM_TRY(tkm_hex_encode_wr(o, sig, 65, 1));
@@ -135,14 +177,20 @@ static tkm_rc line(tkm_wr *o, const pending *r, const uint8_t *sig) {
     } else {
         TKM_TRY(tkm_wr_str(o, "null"));
     }
-    TKM_TRY(tkm_wr_fmt(o, ",\"time\":%" PRId64 ",\"type\":\"%s\"}\n", r->time, EVENT_NAMES[r->type]));
+    TKM_TRY(tkm_wr_str(o, ",\"time\":"));
+    TKM_TRY(wr_u64(o, (uint64_t)r->time));
+    TKM_TRY(tkm_wr_str(o, ",\"type\":\""));
+    TKM_TRY(tkm_wr_str(o, EVENT_NAMES[r->type]));
+    TKM_TRY(tkm_wr_str(o, "\"}\n"));
     return TKM_RC_OK;
 }
 
 tkm_rc tkm_audit_flush(tkm_audit_writer *w) {
     tkm_rc rc = TKM_RC_OK;
     tkm_wr o;
-    tkm_wr_init(&o, TKM_AUDIT_LINE_MAX * 2);
+    tkm_wr_init(&o, 0);
+    if (w->n == 0) return rc;
+    TKM_ENSURE(w->n <= UINT32_MAX, TKM_ERR_LIMIT);
     for (size_t i = 0; tkm_ok(rc) && i < w->n; i++) {
         uint8_t sig[65], digest[32];
         int do_sign = w->sign_every || i + 1 == w->n;
@@ -151,11 +199,12 @@ tkm_rc tkm_audit_flush(tkm_audit_writer *w) {
             rc = tkm_secp_sign(sig, w->key, digest);
             sig[64] = (uint8_t)(sig[64] + 27);
         }
-        tkm_wr_reset(&o);
+        size_t before = o.len;
         if (tkm_ok(rc)) rc = line(&o, &w->p[i], do_sign ? sig : NULL);
-        if (tkm_ok(rc) && o.len > TKM_AUDIT_LINE_MAX) rc = TKM_RC(TKM_ERR_TOO_LARGE);
-        if (tkm_ok(rc)) rc = tkm_store_audit_append(w->store, w->p[i].seq, w->p[i].hash, o.p, o.len);
+        if (tkm_ok(rc) && o.len - before > TKM_AUDIT_LINE_MAX) rc = TKM_RC(TKM_ERR_TOO_LARGE);
     }
+    if (tkm_ok(rc))
+        rc = tkm_store_audit_append(w->store, w->p[0].seq, (uint32_t)w->n, w->p[w->n - 1].hash, o.p, o.len);
     tkm_wr_free(&o);
     tkm_audit_discard(w);
     return rc;

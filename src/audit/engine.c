@@ -137,7 +137,154 @@ static json_t *approvers_json(const tkm_decision *d) {
     return a;
 }
 
+/* Append a decimal integer (hot path: no printf). */
+static tkm_rc wr_u64(tkm_wr *w, uint64_t v) {
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return tkm_wr_put(w, d + sizeof d - n, n);
+}
+
+/* A JCS string: escapes per RFC 8785 (input is valid UTF-8: labels, ids, our own details). */
+static tkm_rc jcs_str(tkm_wr *w, const char *s) {
+    static const char hexd[] = "0123456789abcdef";
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            TKM_TRY(tkm_wr_u8(w, '\\'));
+            TKM_TRY(tkm_wr_u8(w, (uint8_t)c));
+        } else if (c < 0x20) {
+            const char *esc = c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+            if (esc)
+                TKM_TRY(tkm_wr_str(w, esc));
+            else {
+                char u[7] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15], 0};
+                TKM_TRY(tkm_wr_str(w, u));
+            }
+        } else {
+            TKM_TRY(tkm_wr_u8(w, (uint8_t)c));
+        }
+    }
+    return tkm_wr_u8(w, '"');
+}
+
+static tkm_rc jcs_hex(tkm_wr *w, const uint8_t *b, size_t n) {
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    TKM_TRY(tkm_hex_encode_wr(w, b, n, 1));
+    return tkm_wr_u8(w, '"');
+}
+
+static tkm_rc jcs_dec(tkm_wr *w, const tkm_u256 *v) {
+    uint64_t small;
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    if (tkm_u256_to_u64(v, &small)) {
+        TKM_TRY(wr_u64(w, small));
+    } else {
+        char d[TKM_U256_DEC_MAX + 1];
+        tkm_u256_to_dec(v, d);
+        TKM_TRY(tkm_wr_str(w, d));
+    }
+    return tkm_wr_u8(w, '"');
+}
+
+/* ,"name":<integer> */
+static tkm_rc jcs_int_field(tkm_wr *w, const char *name_quoted, uint64_t v) {
+    TKM_TRY(tkm_wr_str(w, name_quoted));
+    return wr_u64(w, v);
+}
+
+/*
+ * The body of a transaction decision, written directly in canonical (RFC
+ * 8785) form: keys in sorted order, addresses as lower-case hex (no EIP-55
+ * keccak per address on the hot path). Verification re-canonicalizes every
+ * record, so a mistake here cannot go unnoticed.
+ */
+static tkm_rc tx_body(tkm_wr *w, const tkm_engine *e, const tkm_intent *it, const tkm_decision *d) {
+    const tkm_policy *p = e->policy;
+    TKM_TRY(tkm_wr_str(w, "{\"action\":\""));
+    TKM_TRY(tkm_wr_str(w, tkm_action_name(it->action)));
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    if (it->has_amount) {
+        TKM_TRY(tkm_wr_str(w, ",\"amount\":"));
+        TKM_TRY(jcs_dec(w, &it->amount));
+    }
+    if (d->allow) {
+        TKM_TRY(tkm_wr_str(w, ",\"approvers\":["));
+        for (size_t i = 0; i < d->n_used; i++) {
+            if (i) TKM_TRY(tkm_wr_u8(w, ','));
+            TKM_TRY(jcs_hex(w, d->used_signer[i], 20));
+        }
+        TKM_TRY(tkm_wr_u8(w, ']'));
+    }
+    if (it->asset_kind == TKM_ASSET_NATIVE)
+        TKM_TRY(tkm_wr_str(w, ",\"asset\":\"native\""));
+    else if (it->asset_kind == TKM_ASSET_CONTRACT) {
+        TKM_TRY(tkm_wr_str(w, ",\"asset\":"));
+        TKM_TRY(jcs_hex(w, it->asset_contract, 20));
+    }
+    if (d->asset >= 0) {
+        TKM_TRY(tkm_wr_str(w, ",\"assetName\":"));
+        TKM_TRY(jcs_str(w, p->assets[d->asset].name));
+    }
+    if (it->has_calldata) {
+        TKM_TRY(tkm_wr_str(w, ",\"calldataHash\":"));
+        TKM_TRY(jcs_hex(w, it->calldata_hash, 32));
+    }
+    if (it->has_chain_id) TKM_TRY(jcs_int_field(w, ",\"chainId\":", it->chain_id));
+    if (!d->allow) {
+        TKM_TRY(tkm_wr_str(w, ",\"detail\":"));
+        TKM_TRY(jcs_str(w, d->detail));
+    } else {
+        TKM_TRY(tkm_wr_str(w, d->idempotent ? ",\"idempotent\":true" : ",\"idempotent\":false"));
+    }
+    TKM_TRY(tkm_wr_str(w, ",\"key\":"));
+    TKM_TRY(jcs_str(w, it->key_label));
+    TKM_TRY(tkm_wr_str(w, ",\"keyAddress\":"));
+    TKM_TRY(jcs_hex(w, it->key, 20));
+    if (it->has_nonce) TKM_TRY(jcs_int_field(w, ",\"nonce\":", it->nonce));
+    TKM_TRY(tkm_wr_str(w, ",\"payloadHash\":"));
+    TKM_TRY(jcs_hex(w, it->payload_hash, 32));
+    TKM_TRY(jcs_int_field(w, ",\"policyVersion\":", p->version));
+    if (!d->allow) {
+        TKM_TRY(tkm_wr_str(w, ",\"reason\":"));
+        TKM_TRY(jcs_str(w, tkm_reason_name(d->reason)));
+    }
+    TKM_TRY(tkm_wr_str(w, ",\"requestId\":"));
+    TKM_TRY(jcs_str(w, it->request_id));
+    TKM_TRY(tkm_wr_str(w, ",\"rule\":"));
+    if (d->rule_id[0])
+        TKM_TRY(jcs_str(w, d->rule_id));
+    else
+        TKM_TRY(tkm_wr_str(w, "null"));
+    if (it->has_selector) {
+        TKM_TRY(tkm_wr_str(w, ",\"selector\":"));
+        TKM_TRY(jcs_hex(w, it->selector, 4));
+    }
+    if (it->has_to) {
+        TKM_TRY(tkm_wr_str(w, ",\"to\":"));
+        TKM_TRY(jcs_hex(w, it->to, 20));
+    }
+    TKM_TRY(jcs_int_field(w, ",\"txType\":", it->tx_type));
+    TKM_TRY(tkm_wr_str(w, ",\"value\":"));
+    TKM_TRY(jcs_dec(w, &it->value));
+    return tkm_wr_u8(w, '}');
+}
+
 static tkm_rc audit_decision(tkm_engine *e, const tkm_intent *it, const tkm_decision *d, uint64_t *seq) {
+    if (it->payload == TKM_PAYLOAD_TX) {
+        tkm_wr w;
+        tkm_wr_init(&w, TKM_AUDIT_LINE_MAX / 2);
+        tkm_rc rc = tx_body(&w, e, it, d);
+        if (tkm_ok(rc))
+            rc = tkm_audit_add_canonical(e->audit, d->now, d->allow ? TKM_AUDIT_SIGN_ALLOWED : TKM_AUDIT_SIGN_REJECTED,
+                                         w.p, w.len, seq);
+        tkm_wr_free(&w);
+        return rc;
+    }
     json_t *b = json_object(), *ij = NULL;
     TKM_ENSURE(b, TKM_ERR_NOMEM);
     int err = 0;

@@ -5,8 +5,10 @@
  *   {"body":{…},"hash":"0x…","prev":"0x…","seq":N,"sig":"0x…"|null,"time":T,"type":"…"}
  *  - seq counts from 1 with no gaps; time is the effective time (never
  *    decreases); type is one of the event names below; body is an object.
- *  - hash = Keccak-256 of the canonical JSON of the record without "hash"
- *    and "sig": {"body":…,"prev":…,"seq":…,"time":…,"type":…}.
+ *  - hash = SHA-256 of the canonical JSON of the record without "hash" and
+ *    "sig": {"body":…,"prev":…,"seq":…,"time":…,"type":…}. (SHA-256 rather
+ *    than Keccak: every auditor's toolbox has it, and it is several times
+ *    faster on the signing path.)
  *  - prev is the previous record's hash (32 zero bytes for record 1).
  *  - sig is a secp256k1 signature (r ‖ s ‖ v, v = 27/28, low s) by the audit
  *    key over the EIP-191 personal message of the 32 hash bytes
@@ -67,6 +69,12 @@ TKM_API void tkm_audit_writer_free(tkm_audit_writer *w);
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_audit_add(tkm_audit_writer *w, int64_t time, tkm_audit_event type,
                                              const json_t *body, uint64_t *seq);
+/*
+ * The same with a body already in canonical form (the caller guarantees it:
+ * verify re-canonicalizes every record and would reject the log otherwise).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_audit_add_canonical(tkm_audit_writer *w, int64_t time, tkm_audit_event type,
+                                                       const uint8_t *body, size_t body_len, uint64_t *seq);
 /* Sign and append the queued records to the store (before tkm_store_commit). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_audit_flush(tkm_audit_writer *w);
 /* Drop queued records (after a rollback). */

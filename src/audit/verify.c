@@ -87,7 +87,8 @@ static tkm_rc check_line(tkm_audit_summary *sum, uint64_t n, const uint8_t *p, s
     json_decref(pre);
     if (tkm_failed(rc)) goto out;
     uint8_t want[32];
-    tkm_keccak256(want, canon.p, canon.len);
+    rc = tkm_sha256(want, canon.p, canon.len);
+    if (tkm_failed(rc)) goto out;
     if (memcmp(want, h, 32) != 0) {
         rc = bad(sum, n, "hash does not match the record's contents (modified)");
         goto out;

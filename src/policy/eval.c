@@ -187,8 +187,17 @@ typedef struct {
 
 static void units(char out[82], const tkm_policy_asset *a, const tkm_u256 *v) { tkm_u256_to_units(v, a->decimals, out); }
 
+#define DETAIL(...)                                                              \
+    do {                                                                         \
+        if (want_detail) strf(rr->detail, sizeof rr->detail, __VA_ARGS__);        \
+    } while (0)
+
+/*
+ * First failing condition of one rule. The operator-facing detail is only
+ * written when want_detail (it costs: addresses are EIP-55 formatted).
+ */
 static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_policy_rule *r,
-                        const approvals_ctx *ac, int deny) {
+                        const approvals_ctx *ac, int deny, int want_detail) {
     const tkm_policy *p = in->policy;
     const tkm_intent *it = in->intent;
     memset(rr, 0, sizeof *rr);
@@ -202,10 +211,10 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
             rr->rank = RANK_CHAIN;
             rr->reason = TKM_REASON_CHAIN_NOT_ALLOWED;
             if (it->has_chain_id)
-                strf(rr->detail, sizeof rr->detail, "chain %llu is not allowed by rule %s",
+                DETAIL("chain %llu is not allowed by rule %s",
                          (unsigned long long)it->chain_id, r->id);
             else
-                strf(rr->detail, sizeof rr->detail, "rule %s requires a chain id and the payload has none", r->id);
+                DETAIL("rule %s requires a chain id and the payload has none", r->id);
             return TKM_RC_OK;
         }
     }
@@ -214,11 +223,11 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
         rr->rank = RANK_DEST;
         rr->reason = TKM_REASON_DESTINATION_NOT_ALLOWED;
         if (it->has_to) {
-            char s[TKM_ETH_ADDR_STR_LEN];
-            tkm_eth_address_checksum(s, it->to);
-            strf(rr->detail, sizeof rr->detail, "destination %s is not in rule %s's list", s, r->id);
+            char s[TKM_ETH_ADDR_STR_LEN] = "";
+            if (want_detail) tkm_eth_address_checksum(s, it->to);
+            DETAIL("destination %s is not in rule %s's list", s, r->id);
         } else {
-            strf(rr->detail, sizeof rr->detail, "rule %s needs a destination and the payload has none", r->id);
+            DETAIL("rule %s needs a destination and the payload has none", r->id);
         }
         return TKM_RC_OK;
     }
@@ -231,10 +240,10 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
             rr->rank = RANK_SELECTOR;
             rr->reason = TKM_REASON_SELECTOR_NOT_ALLOWED;
             if (it->has_selector)
-                strf(rr->detail, sizeof rr->detail, "function selector 0x%02x%02x%02x%02x is not allowed by rule %s",
+                DETAIL("function selector 0x%02x%02x%02x%02x is not allowed by rule %s",
                          it->selector[0], it->selector[1], it->selector[2], it->selector[3], r->id);
             else
-                strf(rr->detail, sizeof rr->detail, "rule %s needs a function selector and the calldata has none",
+                DETAIL("rule %s needs a function selector and the calldata has none",
                          r->id);
             return TKM_RC_OK;
         }
@@ -243,7 +252,7 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
     if (r->has_typed_data && !td_holds(r, it)) {
         rr->rank = RANK_TYPED_DATA;
         rr->reason = TKM_REASON_TYPED_DATA_NOT_ALLOWED;
-        strf(rr->detail, sizeof rr->detail, "typed data (domain %s, primaryType %s) does not match rule %s",
+        DETAIL("typed data (domain %s, primaryType %s) does not match rule %s",
                  it->has_td_name ? it->td_name : "(no name)", it->td_primary_type, r->id);
         return TKM_RC_OK;
     }
@@ -256,7 +265,7 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
             units(a2, as, &r->max_amount);
             rr->rank = RANK_AMOUNT;
             rr->reason = TKM_REASON_AMOUNT_OVER_MAX;
-            strf(rr->detail, sizeof rr->detail, "amount %s %s is over rule %s's max_amount %s", a1, as->name,
+            DETAIL("amount %s %s is over rule %s's max_amount %s", a1, as->name,
                      r->id, a2);
             return TKM_RC_OK;
         }
@@ -269,7 +278,7 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
                 tkm_u256_to_units(max, 18, a2);
                 rr->rank = RANK_VALUE;
                 rr->reason = TKM_REASON_VALUE_OVER_MAX;
-                strf(rr->detail, sizeof rr->detail, "native value %s is over rule %s's max_value %s", a1, r->id, a2);
+                DETAIL("native value %s is over rule %s's max_value %s", a1, r->id, a2);
                 return TKM_RC_OK;
             }
         }
@@ -278,7 +287,7 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
     if ((r->has_valid_from && in->now < r->valid_from) || (r->has_valid_until && in->now >= r->valid_until)) {
         rr->rank = RANK_DATES;
         rr->reason = TKM_REASON_RULE_NOT_IN_EFFECT;
-        strf(rr->detail, sizeof rr->detail, "rule %s is not in effect at %lld", r->id, (long long)in->now);
+        DETAIL("rule %s is not in effect at %lld", r->id, (long long)in->now);
         return TKM_RC_OK;
     }
     if (deny) {
@@ -299,7 +308,7 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
             units(a3, as, &r->window_amount);
             rr->rank = RANK_WINDOW;
             rr->reason = TKM_REASON_WINDOW_LIMIT_EXCEEDED;
-            strf(rr->detail, sizeof rr->detail,
+            DETAIL(
                      "rule %s: %s %s already spent in the last %llu s + %s would exceed the limit %s", r->id, a1,
                      as->name, (unsigned long long)r->window_seconds, a2, a3);
             return TKM_RC_OK;
@@ -318,11 +327,11 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
             const tkm_policy_approval_req *req = &r->approvals[g];
             if (bad >= 0) {
                 rr->reason = TKM_REASON_APPROVAL_INVALID;
-                strf(rr->detail, sizeof rr->detail, "rule %s: group %s has %u of %u approvals; approvals[%ld] %s",
+                DETAIL("rule %s: group %s has %u of %u approvals; approvals[%ld] %s",
                          r->id, p->groups[req->group].name, have, req->threshold, bad, why);
             } else {
                 rr->reason = TKM_REASON_APPROVALS_MISSING;
-                strf(rr->detail, sizeof rr->detail, "rule %s: group %s has %u of %u approvals", r->id,
+                DETAIL("rule %s: group %s has %u of %u approvals", r->id,
                          p->groups[req->group].name, have, req->threshold);
             }
             return TKM_RC_OK;
@@ -423,7 +432,7 @@ tkm_rc tkm_policy_evaluate(tkm_decision *d, const tkm_eval_input *in) {
     for (size_t i = 0; i < p->n_rules; i++) {
         const tkm_policy_rule *r = &p->rules[i];
         if (r->allow || !applies(r, it, d->asset)) continue;
-        TKM_TRY(eval_rule(&rr, in, r, NULL, 1));
+        TKM_TRY(eval_rule(&rr, in, r, NULL, 1, 0));
         if (rr.rank == RANK_ALL_HOLD) {
             reject(d, TKM_REASON_DENIED_BY_RULE);
             d->rule = (long)i;
@@ -439,7 +448,7 @@ tkm_rc tkm_policy_evaluate(tkm_decision *d, const tkm_eval_input *in) {
     for (size_t i = 0; i < p->n_rules; i++) {
         const tkm_policy_rule *r = &p->rules[i];
         if (!r->allow || !applies(r, it, d->asset)) continue;
-        TKM_TRY(eval_rule(&rr, in, r, &ac, 0));
+        TKM_TRY(eval_rule(&rr, in, r, &ac, 0, 0));
         if (rr.rank == RANK_ALL_HOLD) {
             d->allow = 1;
             d->reason = TKM_REASON_NONE;
@@ -456,6 +465,7 @@ tkm_rc tkm_policy_evaluate(tkm_decision *d, const tkm_eval_input *in) {
             return TKM_RC_OK;
         }
         if (rr.rank > best_rank) {
+            TKM_TRY(eval_rule(&rr, in, r, &ac, 0, 1)); /* again, with the explanation */
             best_rank = rr.rank;
             reject(d, rr.reason);
             d->rule = (long)i;

@@ -38,8 +38,10 @@ static const char *const SQL[ST_COUNT] = {
 
 static const char SCHEMA[] =
     "CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL) STRICT;"
+    /* a rowid table: (t, k) lives in a small unique index, values (audit rows of a whole commit can
+       be large) stay out of the b-tree keys */
     "CREATE TABLE rows(t INTEGER NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, mac BLOB NOT NULL,"
-    " PRIMARY KEY(t, k)) WITHOUT ROWID, STRICT;";
+    " PRIMARY KEY(t, k)) STRICT;";
 
 typedef struct {
     store_backend b;
@@ -281,6 +283,9 @@ tkm_rc store_sqlite_open(store_backend **out, const char *path, int create, int 
                                "synchronous"));
     TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA secure_delete=ON", "secure_delete"));
     TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA cell_size_check=ON", "cell_size_check"));
+    TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA cache_size=-16384", "cache_size"));
+    /* checkpoint less often: each one rewrites pages into the database file and fsyncs it */
+    TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA wal_autocheckpoint=8192", "wal_autocheckpoint"));
     if (create) TKM_CHECK_GOTO(r, exec_sql(q->db, SCHEMA, "schema"));
     for (int i = 0; i < ST_COUNT; i++) {
         rc = sqlite3_prepare_v3(q->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL);

@@ -46,7 +46,7 @@ struct tkm_store {
     store_backend *b;
     tkm_counter counter;
     uint8_t instance[32];
-    tkm_secret *keys; /* k_row ‖ k_set ‖ k_head ‖ k_seal */
+    tkm_secret *keys; /* k_row ‖ (reserved) ‖ k_head ‖ k_seal */
     head_state h, saved;
     uint64_t policy_version, saved_policy_version;
     int in_txn, failed;
@@ -55,11 +55,9 @@ struct tkm_store {
     size_t *saved_lens;
     tkm_store_key_info *keyinfo;
     size_t n_keys;
-    tkm_wr scratch;
 };
 
 static const uint8_t *k_row(const tkm_store *s) { return tkm_secret_ptr(s->keys); }
-static const uint8_t *k_set(const tkm_store *s) { return tkm_secret_ptr(s->keys) + 32; }
 static const uint8_t *k_head(const tkm_store *s) { return tkm_secret_ptr(s->keys) + 64; }
 static const uint8_t *k_seal(const tkm_store *s) { return tkm_secret_ptr(s->keys) + 96; }
 
@@ -118,19 +116,34 @@ static void u320_sub(u320 *r, const u320 *a, const u320 *b) {
 
 /* ---- MACs ---- */
 
-static tkm_rc row_mac(tkm_store *s, uint8_t mac[32], unsigned t, const uint8_t *k, size_t kn, const uint8_t *v,
-                      size_t vn) {
-    tkm_wr *w = &s->scratch;
-    tkm_wr_reset(w);
-    uint8_t hdr[6] = {'R', (uint8_t)t, (uint8_t)(kn >> 24), (uint8_t)(kn >> 16), (uint8_t)(kn >> 8), (uint8_t)kn};
-    TKM_TRY(tkm_wr_put(w, hdr, sizeof hdr));
-    TKM_TRY(tkm_wr_put(w, k, kn));
-    TKM_TRY(tkm_wr_put(w, v, vn));
-    return tkm_hmac_sha256(mac, k_row(s), 32, w->p, w->len);
-}
-
-static tkm_rc set_term(const tkm_store *s, uint8_t term[32], const uint8_t mac[32]) {
-    return tkm_hmac_sha256(term, k_set(s), 32, mac, 32);
+/*
+ * One HMAC-SHA512 per row: the first half is the row MAC (stored next to the
+ * row), the second half is the row's term in the set hash (never stored, so
+ * the host cannot learn or choose terms). term may be NULL.
+ */
+static tkm_rc row_mac(tkm_store *s, uint8_t mac[32], uint8_t *term, unsigned t, const uint8_t *k, size_t kn,
+                      const uint8_t *v, size_t vn) {
+    /* rows hold no plaintext secrets (key material is sealed): no wiping needed for this copy */
+    uint8_t stackbuf[2048], out[64];
+    size_t n = 6 + kn + vn;
+    TKM_ENSURE(kn <= UINT32_MAX && n > vn, TKM_ERR_TOO_LARGE);
+    uint8_t *buf = n <= sizeof stackbuf ? stackbuf : malloc(n);
+    TKM_ENSURE(buf, TKM_ERR_NOMEM);
+    buf[0] = 'R';
+    buf[1] = (uint8_t)t;
+    buf[2] = (uint8_t)(kn >> 24);
+    buf[3] = (uint8_t)(kn >> 16);
+    buf[4] = (uint8_t)(kn >> 8);
+    buf[5] = (uint8_t)kn;
+    if (kn) memcpy(buf + 6, k, kn);
+    if (vn) memcpy(buf + 6 + kn, v, vn);
+    tkm_rc rc = tkm_hmac_sha512(out, k_row(s), 32, buf, n);
+    if (buf != stackbuf) free(buf);
+    TKM_TRY(rc);
+    memcpy(mac, out, 32);
+    if (term) memcpy(term, out + 32, 32);
+    tkm_wipe(out, sizeof out);
+    return TKM_RC_OK;
 }
 
 static void head_encode(uint8_t out[HEAD_LEN - 32], const head_state *h) {
@@ -200,7 +213,7 @@ static tkm_rc get_row(tkm_store *s, unsigned t, const uint8_t *k, size_t kn, uin
     uint8_t mac[32], want[32];
     TKM_TRY(s->b->row_get(s->b, t, k, kn, v, vn, mac, found));
     if (!*found) return TKM_RC_OK;
-    tkm_rc rc = row_mac(s, want, t, k, kn, *v, *vn);
+    tkm_rc rc = row_mac(s, want, NULL, t, k, kn, *v, *vn);
     if (tkm_ok(rc) && !tkm_ct_eq(mac, want, 32)) rc = tamper("a %s row fails its MAC (edited on disk)", TABLE_NAMES[t]);
     if (tkm_failed(rc)) {
         free(*v);
@@ -221,18 +234,16 @@ static tkm_rc put_row(tkm_store *s, unsigned t, const uint8_t *k, size_t kn, con
         int found = 0;
         TKM_TRY(s->b->row_get(s->b, t, k, kn, &old, &on, oldmac, &found));
         if (found) {
-            tkm_rc rc = row_mac(s, mac, t, k, kn, old, on);
+            tkm_rc rc = row_mac(s, mac, term, t, k, kn, old, on);
             free(old);
             TKM_TRY(rc);
             if (!tkm_ct_eq(mac, oldmac, 32)) return tamper("a %s row fails its MAC (edited on disk)", TABLE_NAMES[t]);
-            TKM_TRY(set_term(s, term, oldmac));
             acc_update(s->h.acc, term, 0);
             s->h.rows--;
         }
     }
-    TKM_TRY(row_mac(s, mac, t, k, kn, v, vn));
+    TKM_TRY(row_mac(s, mac, term, t, k, kn, v, vn));
     TKM_TRY(replace ? s->b->row_put(s->b, t, k, kn, v, vn, mac) : s->b->row_insert(s->b, t, k, kn, v, vn, mac));
-    TKM_TRY(set_term(s, term, mac));
     acc_update(s->h.acc, term, 1);
     s->h.rows++;
     return TKM_RC_OK;
@@ -426,26 +437,25 @@ static int verify_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const 
         c->rc = tamper("a %s row has a malformed MAC", t < 7 ? TABLE_NAMES[t] : "?");
         return 1;
     }
-    c->rc = row_mac(s, want, t, k, kn, v, vn);
+    c->rc = row_mac(s, want, term, t, k, kn, v, vn);
     if (tkm_failed(c->rc)) return 1;
     if (!tkm_ct_eq(want, mac, 32)) {
         c->rc = tamper("a %s row fails its MAC (edited on disk, or not written by this instance)",
                        t < 7 ? TABLE_NAMES[t] : "unknown");
         return 1;
     }
-    c->rc = set_term(s, term, mac);
-    if (tkm_failed(c->rc)) return 1;
     acc_update(c->acc, term, 1);
     c->rows++;
     switch (t) {
     case T_AUDIT: {
         uint64_t seq = kn == 8 ? rd_be64(k) : 0;
-        if (kn != 8 || vn < 32 || seq != c->last_audit + 1) {
+        uint32_t count = vn >= 36 ? ((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3]) : 0;
+        if (kn != 8 || count == 0 || seq != c->last_audit + 1) {
             c->rc = tamper("the audit log is not contiguous after record %llu", (unsigned long long)c->last_audit);
             return 1;
         }
-        c->last_audit = seq;
-        memcpy(c->last_audit_hash, v, 32);
+        c->last_audit = seq + count - 1;
+        memcpy(c->last_audit_hash, v + 4, 32);
         break;
     }
     case T_POLICY:
@@ -556,7 +566,6 @@ static tkm_store *store_alloc(const tkm_store_opts *o) {
     tkm_store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->counter = o->counter;
-    tkm_wr_init(&s->scratch, 0);
     return s;
 }
 
@@ -573,7 +582,6 @@ void tkm_store_close(tkm_store *s) {
     free(s->buckets);
     free(s->saved_lens);
     free(s->keyinfo);
-    tkm_wr_free(&s->scratch);
     free(s);
 }
 
@@ -877,18 +885,19 @@ tkm_rc tkm_store_record_allowed(tkm_store *s, const tkm_intent *it, const tkm_de
     if (tkm_ok(rc))
         rc = put_row(s, T_REQUEST, (const uint8_t *)it->request_id, strlen(it->request_id), w.p, w.len, 0);
     if (tkm_ok(rc) && it->payload == TKM_PAYLOAD_TX && it->has_nonce && it->has_chain_id) {
-        int found = 0;
-        uint8_t ph[32];
-        rc = nonce_get(s, it->key, it->chain_id, it->nonce, &found, ph);
-        if (tkm_ok(rc) && found && memcmp(ph, it->payload_hash, 32) != 0) rc = TKM_RC(TKM_ERR_NONCE_CONFLICT);
-        if (tkm_ok(rc) && !found) {
-            uint8_t k[36];
-            nonce_key(k, it->key, it->chain_id, it->nonce);
-            tkm_wr_reset(&w);
-            rc = tkm_wr_u8(&w, REC_VER);
-            if (tkm_ok(rc)) rc = tkm_wr_put(&w, it->payload_hash, 32);
-            if (tkm_ok(rc)) rc = wr_str8(&w, it->request_id);
-            if (tkm_ok(rc)) rc = put_row(s, T_NONCE, k, sizeof k, w.p, w.len, 0);
+        /* insert first (the common case); an existing row must carry the same payload */
+        uint8_t k[36];
+        nonce_key(k, it->key, it->chain_id, it->nonce);
+        tkm_wr_reset(&w);
+        rc = tkm_wr_u8(&w, REC_VER);
+        if (tkm_ok(rc)) rc = tkm_wr_put(&w, it->payload_hash, 32);
+        if (tkm_ok(rc)) rc = wr_str8(&w, it->request_id);
+        if (tkm_ok(rc)) rc = put_row(s, T_NONCE, k, sizeof k, w.p, w.len, 0);
+        if (rc.code == TKM_ERR_EXISTS) {
+            int found = 0;
+            uint8_t ph[32];
+            rc = nonce_get(s, it->key, it->chain_id, it->nonce, &found, ph);
+            if (tkm_ok(rc) && (!found || memcmp(ph, it->payload_hash, 32) != 0)) rc = TKM_RC(TKM_ERR_NONCE_CONFLICT);
         }
     }
     if (tkm_ok(rc) && d->charge) rc = ledger_add(s, d->rule_id, asset, d->now, &d->amount);
@@ -1089,7 +1098,7 @@ static int reload_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const 
     const uint8_t *sealed;
     size_t sl;
     (void)t;
-    c->rc = row_mac(c->s, want, T_KEY, k, kn, v, vn);
+    c->rc = row_mac(c->s, want, NULL, T_KEY, k, kn, v, vn);
     if (tkm_ok(c->rc) && (macn != 32 || !tkm_ct_eq(want, mac, 32))) c->rc = tamper("a key row fails its MAC");
     if (tkm_ok(c->rc)) c->rc = key_decode(&info, k, kn, v, vn, &sealed, &sl);
     if (tkm_ok(c->rc)) c->rc = keycache_set(c->s, &info);
@@ -1160,20 +1169,28 @@ void tkm_store_audit_tail(const tkm_store *s, uint64_t *seq, uint8_t hash[32]) {
     memcpy(hash, s->h.audit_hash, 32);
 }
 
-tkm_rc tkm_store_audit_append(tkm_store *s, uint64_t seq, const uint8_t hash[32], const uint8_t *rec, size_t len) {
-    TKM_ARG_CHECK(seq == s->h.audit_seq + 1);
+/*
+ * Audit rows hold the records of one commit: key = first seq, value =
+ * u32 count ‖ hash of the last record ‖ the records' lines (each ends in '\n').
+ * One row (and one MAC) per commit keeps the per-request cost of the log low.
+ */
+tkm_rc tkm_store_audit_append(tkm_store *s, uint64_t first_seq, uint32_t count, const uint8_t last_hash[32],
+                              const uint8_t *lines, size_t len) {
+    TKM_ARG_CHECK(first_seq == s->h.audit_seq + 1 && count >= 1 && len >= count);
+    size_t nl = 0;
+    for (size_t i = 0; i < len; i++) nl += lines[i] == '\n';
+    TKM_ARG_CHECK(nl == count && lines[len - 1] == '\n');
     uint8_t k[8];
-    be64(k, seq);
-    tkm_wr *w = &s->scratch;
+    be64(k, first_seq);
     tkm_wr rowv;
     tkm_wr_init(&rowv, 0);
-    (void)w;
-    tkm_rc rc = tkm_wr_put(&rowv, hash, 32);
-    if (tkm_ok(rc)) rc = tkm_wr_put(&rowv, rec, len);
+    tkm_rc rc = tkm_wr_u32be(&rowv, count);
+    if (tkm_ok(rc)) rc = tkm_wr_put(&rowv, last_hash, 32);
+    if (tkm_ok(rc)) rc = tkm_wr_put(&rowv, lines, len);
     if (tkm_ok(rc)) rc = put_row(s, T_AUDIT, k, 8, rowv.p, rowv.len, 0);
     if (tkm_ok(rc)) {
-        s->h.audit_seq = seq;
-        memcpy(s->h.audit_hash, hash, 32);
+        s->h.audit_seq = first_seq + count - 1;
+        memcpy(s->h.audit_hash, last_hash, 32);
     }
     tkm_wr_free(&rowv);
     return rc;
@@ -1192,26 +1209,43 @@ static int audit_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const u
     audit_scan_ctx *c = ctx;
     uint8_t want[32];
     (void)t;
-    c->rc = row_mac(c->s, want, T_AUDIT, k, kn, v, vn);
+    c->rc = row_mac(c->s, want, NULL, T_AUDIT, k, kn, v, vn);
     if (tkm_failed(c->rc)) return 1;
     if (macn != 32 || !tkm_ct_eq(want, mac, 32) || kn != 8 || vn < 32) {
         c->rc = tamper("an audit row fails its MAC");
         return 1;
     }
     uint64_t seq = rd_be64(k);
-    if (seq != c->expect) {
+    uint32_t count = vn >= 36 ? ((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3]) : 0;
+    if (count == 0 || seq > c->expect) {
         c->rc = tamper("the audit log is not contiguous at record %llu", (unsigned long long)c->expect);
         return 1;
     }
-    c->expect++;
-    return c->fn(c->ctx, seq, v + 32, vn - 32);
+    if (seq + count <= c->expect) return 0; /* entirely before from_seq */
+    /* split the lines; skip those before from_seq */
+    const uint8_t *p = v + 36, *end = v + vn;
+    for (uint32_t i = 0; i < count; i++, seq++) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            c->rc = tamper("an audit row is malformed");
+            return 1;
+        }
+        if (seq == c->expect) {
+            c->expect++;
+            if (c->fn(c->ctx, seq, p, (size_t)(nl - p) + 1)) return 1;
+        }
+        p = nl + 1;
+    }
+    if (p != end) {
+        c->rc = tamper("an audit row is malformed");
+        return 1;
+    }
+    return 0;
 }
 
 tkm_rc tkm_store_audit_scan(tkm_store *s, uint64_t from_seq, tkm_store_audit_fn fn, void *ctx) {
     if (from_seq < 1) from_seq = 1;
-    uint8_t k[8];
-    be64(k, from_seq);
     audit_scan_ctx c = {s, fn, ctx, TKM_RC_OK, from_seq};
-    TKM_TRY(s->b->scan(s->b, T_AUDIT, k, 8, audit_row, &c));
+    TKM_TRY(s->b->scan(s->b, T_AUDIT, NULL, 0, audit_row, &c));
     return c.rc;
 }

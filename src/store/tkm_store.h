@@ -4,9 +4,10 @@
  * Model: one table of rows (table, key, value) behind a small backend
  * interface (SQLite in WAL mode today; PostgreSQL can implement the same five
  * operations). Over it, this layer keeps:
- *  - a MAC on every row: HMAC-SHA256(K_row, table ‖ key ‖ value);
+ *  - a MAC on every row: the first half of HMAC-SHA512(K_row, table ‖ key ‖
+ *    value); the second half is the row's secret term in the set hash;
  *  - a head: store version (grows by one per commit), a keyed set hash of all
- *    rows (sum mod 2^256 of HMAC(K_set, row MAC)), the row count, the largest
+ *    rows (sum mod 2^256 of the rows' terms), the row count, the largest
  *    time seen, the audit tail, all MAC'd with K_head;
  *  - a monotonic counter (tkm_counter.h) raised to the version after every
  *    commit, before results are released.
@@ -14,7 +15,7 @@
  * deleted, added or older-version row changes the set hash; an older copy of
  * the whole database has a version below the counter. Each is refused with
  * TKM_ERR_STORE_TAMPER or TKM_ERR_STORE_ROLLBACK and a detail saying what.
- * K_row, K_set, K_head and K_seal are derived (HKDF) from a random 32-byte
+ * K_row, K_head and K_seal are derived (HKDF) from a random 32-byte
  * state key, which is stored wrapped (AES-256-GCM) under the platform seal key.
  * Key material is stored only sealed under K_seal.
  *
@@ -165,10 +166,14 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_policy_active(tkm_store *s, uint8_t **j
 
 /* Tail of the audit chain: last seq (0 when empty) and its record hash (zeros when empty). */
 TKM_API void tkm_store_audit_tail(const tkm_store *s, uint64_t *seq, uint8_t hash[32]);
-/* Append record seq (= tail + 1) with its hash (inside a transaction). */
-TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_audit_append(tkm_store *s, uint64_t seq, const uint8_t hash[32],
-                                                      const uint8_t *rec, size_t len);
-/* Call fn for records from_seq.. in order; fn returns non-zero to stop. */
+/*
+ * Append count records first_seq.. (first_seq = tail + 1) given as their
+ * lines, each ending in '\n' (none inside), with the last record's hash
+ * (inside a transaction). One call per commit.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_audit_append(tkm_store *s, uint64_t first_seq, uint32_t count,
+                                                      const uint8_t last_hash[32], const uint8_t *lines, size_t len);
+/* Call fn for each record line (newline included) from from_seq on, in order; fn returns non-zero to stop. */
 typedef int (*tkm_store_audit_fn)(void *ctx, uint64_t seq, const uint8_t *rec, size_t len);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_audit_scan(tkm_store *s, uint64_t from_seq, tkm_store_audit_fn fn,
                                                     void *ctx);
