@@ -36,6 +36,8 @@ void bench_print_ratio(const char *name, const bench_result *r, const char *base
                        const bench_result *base, double target);
 
 int bench_crypto(const bench_opts *o);
+int bench_eip712(const bench_opts *o);
+int bench_attest(const bench_opts *o);
 int bench_policy(const bench_opts *o);
 
 #endif

@@ -77,6 +77,8 @@ typedef struct {
 
 static const suite suites[] = {
     {"crypto", bench_crypto},
+    {"eip712", bench_eip712},
+    {"attest", bench_attest},
     {"policy", bench_policy},
 };
 

@@ -94,6 +94,11 @@ typedef enum {
     X(TKM_ERR_REQUEST, 235, "invalid request")                                   \
     X(TKM_ERR_COLLATERAL, 236, "malformed attestation collateral")               \
     X(TKM_ERR_HEX_LENGTH, 237, "hex string has the wrong length")                \
+    X(TKM_ERR_TYPED_DATA_UNKNOWN_TYPE, 260, "unknown EIP-712 type")              \
+    X(TKM_ERR_TYPED_DATA_CYCLE, 261, "cyclic EIP-712 type reference")            \
+    X(TKM_ERR_TYPED_DATA_DUPLICATE, 262, "duplicate EIP-712 field name")         \
+    X(TKM_ERR_TYPED_DATA_DOMAIN, 263, "EIP-712 domain does not match its type")  \
+    X(TKM_ERR_TYPED_DATA_FIELD, 264, "typed-data field missing or mistyped")     \
     X(TKM_ERR_APPROVAL_FORMAT, 290, "malformed approval")                        \
     X(TKM_ERR_AUDIT_RECORD, 291, "malformed audit record")                       \
     X(TKM_ERR_STORE_RECORD, 292, "malformed state record")                       \

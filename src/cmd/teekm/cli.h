@@ -29,12 +29,26 @@ tkm_rc cli_read_input(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Print a JSON value on stdout (indented, keys in insertion order) and a newline. */
 int cli_print_json(const json_t *v);
 
+/*
+ * Load a development key file for the *-dev commands: exactly one line,
+ * "dev:0x" followed by the 64 hex digits of a secp256k1 private key (a final
+ * newline is allowed). Refuses symlinks, non-regular files and files that
+ * group or others may access (TKM_ERR_PERMISSIONS). Out: *sk (caller frees
+ * with tkm_secret_free). Never copies the key into error details.
+ */
+TKM_WARN_UNUSED tkm_rc cli_devkey_load(const char *path, tkm_secret **sk);
+
 int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+<<<<<<< HEAD
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 /* The sim seal key of a state directory (DIR/seal.key, 0600; created when create is 1) or from file. */
 tkm_rc cli_state_seal_key(tkm_secret **out, const char *dir, const char *file, int create);
+=======
+int cmd_typed_data(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+>>>>>>> main
 
 #endif

@@ -1,0 +1,210 @@
+/*
+ * teekm bench attest — appraisals per second of each real sample, the way a
+ * verifier service runs them: collateral and policy parsed once, the context
+ * (anchors + chain cache) shared; per appraisal the evidence bytes are parsed
+ * and every per-evidence check runs (quote/QE/report signatures, binding, TCB
+ * matching). Next to it, in the same run, the independent oracle
+ * @phala/dcap-qvl (node, spawned once, looping its own verify()) on the same
+ * SGX/TDX samples, and a raw OpenSSL ECDSA P-256 verification as the floor
+ * (an SGX/TDX appraisal needs at least two).
+ *
+ * Vectors: $TKM_VECTORS_DIR, else ./tests/vectors. Oracle: tests/interop/dcap-qvl
+ * under $TKM_SOURCE_DIR (else .), installed from its lockfile on first use.
+ */
+#include "bench.h"
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/attest.h"
+
+typedef struct {
+    const char *name;
+    const char *evidence, *collateral; /* relative to the vectors dir */
+    int snp, oracle;
+    int64_t at;
+    const char *expect; /* expected verdict */
+    /* runtime */
+    uint8_t *bytes;
+    size_t len;
+    tkm_collateral *coll;
+    tkm_attest_ctx *ctx;
+    bench_result ours, theirs;
+    int have_theirs;
+} attest_case;
+
+static attest_case cases[] = {
+    {"sgx v3 (valid)", "attestation/dcap-qvl/sgx_quote",
+     "attestation/dcap-qvl/sgx_quote_collateral.json", 0, 1, 1751624924, "valid"},
+    {"tdx v4 (valid)", "attestation/dcap-qvl/tdx_quote", "attestation/dcap-qvl/tdx_quote_collateral.json", 0, 1,
+     1751624191, "valid"},
+    {"tdx v5 (no TCB level)", "attestation/dcap-qvl/tdx_quote_outdated",
+     "attestation/dcap-qvl/tdx_quote_outdated_collateral.json", 0, 1, 1772707803, "invalid"},
+    {"snp v2 Milan (valid)", "attestation/virtee-sev/DERIVED_report_milan.bin", "attestation/virtee-sev/vcek_milan.der", 1,
+     0, 1764000000, "valid"},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = b ? (size_t)n : 0;
+    return b;
+}
+
+static int appraise_op(void *p) {
+    attest_case *c = p;
+    tkm_evidence *ev;
+    tkm_appraisal res;
+    if (tkm_failed(tkm_evidence_parse(&ev, c->bytes, c->len))) return -1;
+    tkm_appraise_opts o = {.at = c->at};
+    tkm_rc rc = tkm_appraise(c->ctx, ev, c->coll, NULL, &o, &res);
+    tkm_evidence_free(ev);
+    if (tkm_failed(rc)) return -1;
+    const char *v = res.verdict == TKM_VERDICT_VALID ? "valid" : "invalid";
+    return strcmp(v, c->expect) == 0 ? 0 : -1;
+}
+
+/* raw OpenSSL ECDSA P-256 verification of a fixed signature: the floor */
+typedef struct {
+    EVP_PKEY *k;
+    unsigned char sig[80];
+    size_t sl;
+    unsigned char msg[432];
+} raw_ecdsa;
+
+static int raw_verify(void *p) {
+    raw_ecdsa *r = p;
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    int ok = mc && EVP_DigestVerifyInit(mc, NULL, EVP_sha256(), NULL, r->k) == 1 &&
+             EVP_DigestVerify(mc, r->sig, r->sl, r->msg, sizeof r->msg) == 1;
+    EVP_MD_CTX_free(mc);
+    return ok ? 0 : -1;
+}
+
+static void run_oracle(const bench_opts *o, const char *vec_rel) {
+    char vec[4096];
+    if (!realpath(vec_rel, vec)) return;
+    const char *src = getenv("TKM_SOURCE_DIR");
+    if (!src) src = ".";
+    char cmd[8192];
+    int n = snprintf(cmd, sizeof cmd, "'%s/tests/interop/ensure_deps.sh' dcap-qvl >/dev/null 2>&1 && cd '%s/tests/interop/dcap-qvl' && node bench.js %.2f",
+                     src, src, o->seconds);
+    for (size_t i = 0; i < NCASES && n > 0 && (size_t)n < sizeof cmd; i++) {
+        if (!cases[i].oracle) continue;
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " 'c%zu=%s/%s,%s/%s,%lld'", i, vec, cases[i].evidence, vec,
+                      cases[i].collateral, (long long)cases[i].at);
+    }
+    if (n <= 0 || (size_t)n >= sizeof cmd) return;
+    FILE *p = popen(cmd, "r");
+    if (!p) return;
+    char line[1024];
+    while (fgets(line, sizeof line, p)) {
+        size_t idx;
+        unsigned long long ops;
+        double secs;
+        const char *a = strstr(line, "\"name\":\"c"), *b = strstr(line, "\"ops\":"), *s = strstr(line, "\"seconds\":");
+        if (!a || !b || !s || sscanf(a, "\"name\":\"c%zu\"", &idx) != 1 || sscanf(b, "\"ops\":%llu", &ops) != 1 ||
+            sscanf(s, "\"seconds\":%lf", &secs) != 1 || idx >= NCASES || secs <= 0)
+            continue;
+        cases[idx].theirs.ops = ops;
+        cases[idx].theirs.seconds = secs;
+        cases[idx].theirs.ops_per_sec = (double)ops / secs;
+        cases[idx].have_theirs = 1;
+    }
+    pclose(p);
+}
+
+int bench_attest(const bench_opts *o) {
+    const char *vec = getenv("TKM_VECTORS_DIR");
+    if (!vec) vec = "tests/vectors";
+    int status = 0;
+    tkm_attest_ctx *ctx = NULL;
+    tkm_json_init();
+    if (tkm_failed(tkm_attest_ctx_new(&ctx))) {
+        fprintf(stderr, "bench attest: cannot build the trust anchors\n");
+        return 1;
+    }
+    printf("teekm bench attest (single thread, %.1f s per item; collateral parsed once, chain outcomes cached)\n",
+           o->seconds);
+    for (size_t i = 0; i < NCASES; i++) {
+        attest_case *c = &cases[i];
+        char path[4096];
+        size_t cl;
+        snprintf(path, sizeof path, "%s/%s", vec, c->evidence);
+        c->bytes = slurp(path, &c->len);
+        snprintf(path, sizeof path, "%s/%s", vec, c->collateral);
+        uint8_t *cb = slurp(path, &cl);
+        tkm_rc rc = TKM_RC(TKM_ERR_NOT_FOUND);
+        if (cb) rc = c->snp ? tkm_snp_collateral_parse(&c->coll, cb, cl) : tkm_dcap_collateral_parse(&c->coll, cb, cl);
+        free(cb);
+        if (!c->bytes || tkm_failed(rc)) {
+            fprintf(stderr, "bench attest: cannot load %s (set TKM_VECTORS_DIR)\n", c->evidence);
+            status = 1;
+            goto out;
+        }
+        c->ctx = ctx;
+        if (bench_one(o, appraise_op, c, &c->ours) != 0) {
+            fprintf(stderr, "bench attest: %s did not give the expected verdict\n", c->name);
+            status = 1;
+        }
+    }
+    /* the floor: one raw OpenSSL ECDSA P-256 verification */
+    raw_ecdsa raw = {0};
+    raw.k = EVP_EC_gen("P-256");
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    raw.sl = sizeof raw.sig;
+    bench_result rr = {0};
+    if (!raw.k || !mc || EVP_DigestSignInit(mc, NULL, EVP_sha256(), NULL, raw.k) != 1 ||
+        EVP_DigestSign(mc, raw.sig, &raw.sl, raw.msg, sizeof raw.msg) != 1 || bench_one(o, raw_verify, &raw, &rr) != 0)
+        status = 1;
+    EVP_MD_CTX_free(mc);
+    EVP_PKEY_free(raw.k);
+
+    run_oracle(o, vec);
+
+    bench_print_row("raw OpenSSL ECDSA P-256 verify (floor)", &rr);
+    for (size_t i = 0; i < NCASES; i++) {
+        attest_case *c = &cases[i];
+        char name[96];
+        snprintf(name, sizeof name, "appraise %s", c->name);
+        if (c->have_theirs) {
+            snprintf(name, sizeof name, "dcap-qvl %s", c->name);
+            bench_print_row(name, &c->theirs);
+            snprintf(name, sizeof name, "appraise %s", c->name);
+            bench_print_ratio(name, &c->ours, "dcap-qvl", &c->theirs, 10.0);
+        } else {
+            bench_print_row(name, &c->ours);
+            if (c->oracle) printf("    (oracle unavailable: node or the dcap-qvl install failed; no ratio)\n");
+        }
+        if (!c->snp)
+            printf("    %-38s %s (target >= 1000 appraisals/s on one core)\n", "",
+                   c->ours.ops_per_sec >= 1000 ? "met" : "NOT MET");
+        printf("    %-38s = %.2f raw P-256 verifications per appraisal\n", "",
+               c->ours.ops_per_sec > 0 ? rr.ops_per_sec / c->ours.ops_per_sec : 0);
+    }
+    uint64_t hits, misses;
+    tkm_attest_ctx_cache_stats(ctx, &hits, &misses);
+    printf("  chain cache: %llu hits, %llu misses\n", (unsigned long long)hits, (unsigned long long)misses);
+out:
+    for (size_t i = 0; i < NCASES; i++) {
+        free(cases[i].bytes);
+        tkm_collateral_free(cases[i].coll);
+        cases[i].bytes = NULL;
+        cases[i].coll = NULL;
+    }
+    tkm_attest_ctx_free(ctx);
+    return status;
+}
