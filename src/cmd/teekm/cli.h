@@ -41,14 +41,11 @@ TKM_WARN_UNUSED tkm_rc cli_devkey_load(const char *path, tkm_secret **sk);
 int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
-<<<<<<< HEAD
+int cmd_typed_data(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 /* The sim seal key of a state directory (DIR/seal.key, 0600; created when create is 1) or from file. */
 tkm_rc cli_state_seal_key(tkm_secret **out, const char *dir, const char *file, int create);
-=======
-int cmd_typed_data(int argc, char **argv);
-int cmd_evidence(int argc, char **argv);
->>>>>>> main
 
 #endif

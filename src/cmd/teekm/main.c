@@ -12,13 +12,10 @@ static const cli_command commands[] = {
     {"version", cmd_version, "print the version"},
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
-<<<<<<< HEAD
-    {"policy", cmd_policy, "check a policy document; evaluate requests against it (offline)"},
-    {"audit", cmd_audit, "export and verify the signed audit log"},
-=======
     {"typed-data", cmd_typed_data, "EIP-712 typed data: hash, recover, sign-dev (development only)"},
     {"evidence", cmd_evidence, "verify attestation evidence: evidence verify FILE [--policy] [--collateral] [--at]"},
->>>>>>> main
+    {"policy", cmd_policy, "check a policy document; evaluate requests against it (offline)"},
+    {"audit", cmd_audit, "export and verify the signed audit log"},
     {NULL, NULL, NULL},
 };
 
