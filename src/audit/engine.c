@@ -563,7 +563,7 @@ tkm_rc tkm_engine_init(tkm_engine **out, const tkm_engine_opts *o, const uint8_t
     TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, e->audit_key));
     tkm_eth_address(e->audit_addr, pub);
     TKM_CHECK_GOTO(rc, tkm_audit_writer_new(&e->audit, e->store, e->audit_key, o->sign_every_record));
-    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    /* the store's first transaction is open: everything below commits as version 1, or not at all */
     int64_t t = tkm_store_observe_time(e->store, now);
     tkm_store_key_info ki = {.label = AUDIT_LABEL, .role = TKM_KEY_ROLE_AUDIT, .created = t};
     memcpy(ki.address, e->audit_addr, 20);

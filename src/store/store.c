@@ -585,6 +585,28 @@ void tkm_store_close(tkm_store *s) {
     free(s);
 }
 
+static void remove_db_files(const char *path) {
+    char p2[4200];
+    unlink(path);
+    snprintf(p2, sizeof p2, "%s-wal", path);
+    unlink(p2);
+    snprintf(p2, sizeof p2, "%s-shm", path);
+    unlink(p2);
+}
+
+/* Out: *initialized = 1 when path holds a committed teekm state (its format row exists). */
+static tkm_rc probe(const char *path, int *initialized) {
+    store_backend *b = NULL;
+    uint8_t *v = NULL;
+    size_t vn = 0;
+    *initialized = 0;
+    TKM_TRY(store_sqlite_open(&b, path, 0, 1));
+    tkm_rc rc = b->meta_get(b, "format", &v, &vn, initialized);
+    free(v);
+    b->close(b);
+    return rc;
+}
+
 tkm_rc tkm_store_create(tkm_store **out, const tkm_store_opts *o, const uint8_t *instance_id) {
     *out = NULL;
     TKM_ARG_CHECK(o && o->dir && o->seal_key && tkm_secret_len(o->seal_key) == 32 && o->counter.read &&
@@ -592,9 +614,9 @@ tkm_rc tkm_store_create(tkm_store **out, const tkm_store_opts *o, const uint8_t 
     tkm_rc rc;
     tkm_secret *sk = NULL;
     char path[4096];
+    int created = 0;
     uint8_t wrapped[SEALED_KEY_LEN], aad[50], fmt[4] = {0, 0, 0, TKM_STORE_FORMAT};
     tkm_store *s = store_alloc(o);
-    path[0] = 0;
     if (!s) {
         if (o->counter.close) o->counter.close(o->counter.ctx);
         TKM_ENSURE(0, TKM_ERR_NOMEM);
@@ -606,9 +628,14 @@ tkm_rc tkm_store_create(tkm_store **out, const tkm_store_opts *o, const uint8_t 
     TKM_CHECK_GOTO(rc, db_path(path, sizeof path, o->dir));
     struct stat sb;
     if (stat(path, &sb) == 0) {
-        tkm_err_detail_set("%s already holds a state database", o->dir);
-        path[0] = 0; /* not ours to delete */
-        TKM_GOTO(rc, TKM_ERR_EXISTS);
+        int initialized = 0;
+        rc = probe(path, &initialized);
+        if (tkm_failed(rc) || initialized) {
+            tkm_err_detail_set("%s already holds a state database", o->dir);
+            TKM_GOTO(rc, TKM_ERR_EXISTS);
+        }
+        /* an initialisation that never committed: nothing in it was ever used */
+        remove_db_files(path);
     }
     if (instance_id)
         memcpy(s->instance, instance_id, 32);
@@ -621,6 +648,7 @@ tkm_rc tkm_store_create(tkm_store **out, const tkm_store_opts *o, const uint8_t 
         tkm_err_detail_set("a monotonic counter already exists for this instance id: refusing to start it again");
         TKM_GOTO(rc, TKM_ERR_EXISTS);
     }
+    created = 1;
     TKM_CHECK_GOTO(rc, store_sqlite_open(&s->b, path, 1, o->fast_unsafe));
     TKM_CHECK_GOTO(rc, tkm_secret_new(&sk, 32));
     TKM_CHECK_GOTO(rc, tkm_entropy_bytes(tkm_secret_mut(sk), 32));
@@ -628,35 +656,32 @@ tkm_rc tkm_store_create(tkm_store **out, const tkm_store_opts *o, const uint8_t 
     TKM_CHECK_GOTO(rc, tkm_aead_seal_random(wrapped, sizeof wrapped, tkm_secret_ptr(o->seal_key), aad, sizeof aad,
                                             tkm_secret_ptr(sk), 32));
     TKM_CHECK_GOTO(rc, derive_keys(s, sk));
-    TKM_CHECK_GOTO(rc, s->b->begin(s->b));
-    s->in_txn = 1;
+    TKM_CHECK_GOTO(rc, tkm_store_begin(s));
     TKM_CHECK_GOTO(rc, s->b->meta_put(s->b, "format", fmt, sizeof fmt));
     TKM_CHECK_GOTO(rc, s->b->meta_put(s->b, "instance", s->instance, 32));
     TKM_CHECK_GOTO(rc, s->b->meta_put(s->b, "state_key", wrapped, sizeof wrapped));
-    s->h.version = 1;
-    TKM_CHECK_GOTO(rc, head_write(s));
-    TKM_CHECK_GOTO(rc, s->b->commit(s->b));
-    s->in_txn = 0;
-    TKM_CHECK_GOTO(rc, s->counter.advance(s->counter.ctx, s->instance, 1));
+    /* version 0: the caller's first commit makes it 1, atomically with its first records */
     *out = s;
     s = NULL;
     rc = TKM_RC_OK;
 out:
     tkm_secret_free(sk);
-    if (s && tkm_failed(rc) && path[0]) {
+    if (s && tkm_failed(rc) && created) {
         /* do not leave a half-created store behind */
         if (s->b) s->b->close(s->b);
         s->b = NULL;
-        {
-            char p2[4200];
-            unlink(path);
-            snprintf(p2, sizeof p2, "%s-wal", path);
-            unlink(p2);
-            snprintf(p2, sizeof p2, "%s-shm", path);
-            unlink(p2);
-        }
+        s->in_txn = 0;
+        remove_db_files(path);
     }
     tkm_store_close(s);
+    return rc;
+}
+
+static tkm_rc probe_open(tkm_store *s, int *initialized) {
+    uint8_t *v = NULL;
+    size_t vn = 0;
+    tkm_rc rc = s->b->meta_get(s->b, "format", &v, &vn, initialized);
+    free(v);
     return rc;
 }
 
@@ -687,7 +712,13 @@ tkm_rc tkm_store_open(tkm_store **out, const tkm_store_opts *o) {
     }
     TKM_CHECK_GOTO(rc, db_path(path, sizeof path, o->dir));
     TKM_CHECK_GOTO(rc, store_sqlite_open(&s->b, path, 0, o->fast_unsafe));
-    rc = read_meta_fixed(s, "format", fmt, 4);
+    int initialized = 0;
+    rc = probe_open(s, &initialized);
+    if (tkm_ok(rc) && !initialized) {
+        tkm_err_detail_set("%s was never initialised (an interrupted initialisation): initialise it again", path);
+        TKM_GOTO(rc, TKM_ERR_NOT_FOUND);
+    }
+    if (tkm_ok(rc)) rc = read_meta_fixed(s, "format", fmt, 4);
     if (tkm_failed(rc) || fmt[0] || fmt[1] || fmt[2] || fmt[3] != TKM_STORE_FORMAT) {
         tkm_err_detail_set("%s is not a teekm state database of format %d", path, TKM_STORE_FORMAT);
         TKM_GOTO(rc, TKM_ERR_STORE_FORMAT);
@@ -709,7 +740,10 @@ tkm_rc tkm_store_open(tkm_store **out, const tkm_store_opts *o) {
     uint64_t cv = 0;
     int cexists = 0;
     TKM_CHECK_GOTO(rc, s->counter.read(s->counter.ctx, s->instance, &cv, &cexists));
-    if (!cexists) {
+    if (!cexists && s->h.version == 1) {
+        /* a crash between the first commit and the first counter write: nothing was used yet */
+        cv = 0;
+    } else if (!cexists) {
         tkm_err_detail_set("the monotonic counter of this instance is missing: the database may be a restored "
                            "copy (state version %llu); refusing to open",
                            (unsigned long long)s->h.version);

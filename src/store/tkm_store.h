@@ -53,16 +53,20 @@ typedef struct {
 } tkm_store_opts;
 
 /*
- * Create a new store in o->dir (which must not hold one). instance_id may be
- * NULL (a random one is drawn). The new store is open, at version 1, with an
- * empty state; the counter is set to 1.
+ * Create a new store in o->dir (which must not hold an initialised one; the
+ * leftover of an initialisation that never committed is removed). instance_id
+ * may be NULL (a random one is drawn). The new store is returned inside its
+ * first transaction: the caller adds its initial records (keys, policy, audit)
+ * and tkm_store_commit makes them version 1 together, so an interrupted
+ * initialisation leaves nothing usable behind.
  * Returns: OK; TKM_ERR_EXISTS; TKM_ERR_IO; TKM_ERR_STORE.
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_create(tkm_store **out, const tkm_store_opts *o,
                                                 const uint8_t *instance_id);
 /*
  * Open and verify an existing store (see above).
- * Returns: OK; TKM_ERR_NOT_FOUND; TKM_ERR_STORE_FORMAT; TKM_ERR_STORE_TAMPER;
+ * Returns: OK; TKM_ERR_NOT_FOUND (no state, or one whose initialisation never
+ * committed); TKM_ERR_STORE_FORMAT; TKM_ERR_STORE_TAMPER;
  * TKM_ERR_STORE_ROLLBACK; TKM_ERR_STORE_COUNTER; TKM_ERR_STORE_BUSY (another
  * process has it open); TKM_ERR_IO.
  */

@@ -275,18 +275,16 @@ static int eval_usage(void) {
 
 static tkm_rc open_state(eval_ctx *c, const char *dir, const uint8_t *policy_doc, size_t policy_len, int have_instance) {
     tkm_secret *seal = NULL;
-    char path[4096], cpath[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, TKM_STORE_DB_NAME);
+    char cpath[4200];
     snprintf(cpath, sizeof cpath, "%s/counter", dir);
-    struct stat st;
-    int exists = stat(path, &st) == 0;
-    TKM_TRY(cli_state_seal_key(&seal, dir, NULL, !exists));
+    TKM_TRY(cli_state_seal_key(&seal, dir, NULL, 1));
     tkm_engine_opts o = {.dir = dir, .seal_key = seal};
     tkm_rc rc = tkm_counter_file_open(&o.counter, cpath, seal);
-    if (tkm_ok(rc)) {
-        if (exists)
-            rc = tkm_engine_open(&c->engine, &o, c->now);
-        else
+    if (tkm_ok(rc)) rc = tkm_engine_open(&c->engine, &o, c->now);
+    if (rc.code == TKM_ERR_NOT_FOUND) {
+        /* no state yet (or an initialisation that never committed): create it with this policy */
+        rc = tkm_counter_file_open(&o.counter, cpath, seal);
+        if (tkm_ok(rc))
             rc = tkm_engine_init(&c->engine, &o, have_instance ? c->instance : NULL, policy_doc, policy_len, c->now);
     }
     tkm_secret_free(seal);

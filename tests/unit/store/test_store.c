@@ -84,6 +84,8 @@ static void populate(fx *f) {
     uint8_t inst[32];
     memset(inst, 0x42, 32);
     TU_ASSERT_OK(tkm_store_create(&s, &o, inst));
+    assert_int_equal(tkm_store_version(s), 0);
+    TU_ASSERT_OK(tkm_store_commit(s));
     assert_int_equal(tkm_store_version(s), 1);
     TU_ASSERT_OK(tkm_store_begin(s));
     tkm_secret *sk;
@@ -411,7 +413,6 @@ static void test_window_many(void **state) {
     tkm_store *s;
     tkm_store_opts o = opts(f, NULL);
     TU_ASSERT_OK(tkm_store_create(&s, &o, NULL));
-    TU_ASSERT_OK(tkm_store_begin(s));
     tkm_intent it;
     tkm_decision d;
     char id[32];
@@ -436,6 +437,29 @@ static void test_window_many(void **state) {
     tkm_store_close(s);
 }
 
+/* An initialisation that never committed leaves nothing usable: open says so, create starts over. */
+static void test_interrupted_init(void **state) {
+    fx *f = *state;
+    tkm_store *s;
+    tkm_store_opts o = opts(f, NULL);
+    TU_ASSERT_OK(tkm_store_create(&s, &o, NULL));
+    tkm_store_close(s); /* no commit: as if killed */
+    expect_open(f, TKM_ERR_NOT_FOUND, "never initialised");
+    o = opts(f, NULL);
+    TU_ASSERT_OK(tkm_store_create(&s, &o, NULL));
+    TU_ASSERT_OK(tkm_store_commit(s));
+    tkm_store_close(s);
+    /* killed between the first commit and the first counter write: version 1 opens */
+    assert_int_equal(unlink(f->counter), 0);
+    TU_ASSERT_OK(open_store(f, &s));
+    TU_ASSERT_OK(tkm_store_begin(s));
+    TU_ASSERT_OK(tkm_store_commit(s));
+    tkm_store_close(s);
+    /* later, a missing counter is refused */
+    assert_int_equal(unlink(f->counter), 0);
+    expect_open(f, TKM_ERR_STORE_COUNTER, "missing");
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     const struct CMUnitTest tests[] = {
@@ -453,6 +477,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_create_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_init, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
