@@ -30,8 +30,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_META_PUT] = "INSERT INTO meta(k, v) VALUES(?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
     [ST_ROW_GET] = "SELECT v, mac FROM rows WHERE t = ?1 AND k = ?2",
     [ST_ROW_INSERT] = "INSERT INTO rows(t, k, v, mac) VALUES(?1, ?2, ?3, ?4)",
-    [ST_ROW_PUT] = "INSERT INTO rows(t, k, v, mac) VALUES(?1, ?2, ?3, ?4) "
-                   "ON CONFLICT(t, k) DO UPDATE SET v = excluded.v, mac = excluded.mac",
+    [ST_ROW_PUT] = ("INSERT INTO rows(t, k, v, mac) VALUES(?1, ?2, ?3, ?4) "
+                    "ON CONFLICT(t, k) DO UPDATE SET v = excluded.v, mac = excluded.mac"),
     [ST_SCAN_ALL] = "SELECT t, k, v, mac FROM rows ORDER BY t, k",
     [ST_SCAN_T] = "SELECT t, k, v, mac FROM rows WHERE t = ?1 AND k >= ?2 ORDER BY k",
 };
