@@ -38,6 +38,8 @@ void bench_print_ratio(const char *name, const bench_result *r, const char *base
 int bench_crypto(const bench_opts *o);
 int bench_eip712(const bench_opts *o);
 int bench_attest(const bench_opts *o);
+int bench_tee(const bench_opts *o);
+int bench_eth(const bench_opts *o);
 int bench_policy(const bench_opts *o);
 
 #endif

@@ -79,6 +79,8 @@ static const suite suites[] = {
     {"crypto", bench_crypto},
     {"eip712", bench_eip712},
     {"attest", bench_attest},
+    {"tee", bench_tee},
+    {"eth", bench_eth},
     {"policy", bench_policy},
 };
 

@@ -94,11 +94,25 @@ typedef enum {
     X(TKM_ERR_REQUEST, 235, "invalid request")                                   \
     X(TKM_ERR_COLLATERAL, 236, "malformed attestation collateral")               \
     X(TKM_ERR_HEX_LENGTH, 237, "hex string has the wrong length")                \
+    X(TKM_ERR_RLP_LENGTH_ZEROS, 240, "RLP length has leading zero bytes")       \
+    X(TKM_ERR_RLP_LONG_FORM, 241, "RLP long form used for a short payload")     \
+    X(TKM_ERR_RLP_SINGLE_BYTE, 242, "RLP single byte below 0x80 wrapped as a string") \
+    X(TKM_ERR_RLP_INT_ZEROS, 243, "RLP integer has leading zero bytes")         \
+    X(TKM_ERR_RLP_KIND, 244, "RLP list where a string is expected or the reverse") \
+    X(TKM_ERR_RLP_ITEMS, 245, "RLP list has too many items")                    \
+    X(TKM_ERR_TX_CHAIN_MISMATCH, 246, "transaction is for another chain")        \
+    X(TKM_ERR_TX_FIELD, 247, "field not valid for the transaction type")        \
+    X(TKM_ERR_ABI_PADDING, 248, "non-zero ABI padding bytes")                   \
+    X(TKM_ERR_ABI_OFFSET, 249, "non-canonical ABI offset or length")            \
     X(TKM_ERR_TYPED_DATA_UNKNOWN_TYPE, 260, "unknown EIP-712 type")              \
     X(TKM_ERR_TYPED_DATA_CYCLE, 261, "cyclic EIP-712 type reference")            \
     X(TKM_ERR_TYPED_DATA_DUPLICATE, 262, "duplicate EIP-712 field name")         \
     X(TKM_ERR_TYPED_DATA_DOMAIN, 263, "EIP-712 domain does not match its type")  \
     X(TKM_ERR_TYPED_DATA_FIELD, 264, "typed-data field missing or mistyped")     \
+    X(TKM_ERR_CLAIMS, 270, "malformed attestation claims")                       \
+    X(TKM_ERR_CLAIMS_NONCANONICAL, 271, "attestation claims not in canonical form")\
+    X(TKM_ERR_CBOR, 272, "malformed CBOR")                                       \
+    X(TKM_ERR_RATLS_EXT, 273, "certificate has no valid RA-TLS evidence extension") \
     X(TKM_ERR_APPROVAL_FORMAT, 290, "malformed approval")                        \
     X(TKM_ERR_AUDIT_RECORD, 291, "malformed audit record")                       \
     X(TKM_ERR_STORE_RECORD, 292, "malformed state record")                       \
@@ -149,6 +163,12 @@ typedef enum {
     X(TKM_ERR_TEE_NOT_DETECTED, 603, "no TEE platform detected")                 \
     X(TKM_ERR_TEE_RACE, 604, "attestation report changed under us")              \
     X(TKM_ERR_APPRAISAL, 605, "evidence appraisal failed")                       \
+    X(TKM_ERR_TEE_PROVIDER, 610, "unexpected attestation provider")              \
+    X(TKM_ERR_TEE_EVIDENCE, 611, "platform returned malformed evidence")          \
+    X(TKM_ERR_TEE_BINDING, 612, "report data does not match the claims")          \
+    X(TKM_ERR_TEE_KEY_MISMATCH, 613, "TLS key does not match the attested claims") \
+    X(TKM_ERR_TEE_SIM_KEY, 614, "sim platform key file unusable")                \
+    X(TKM_ERR_TEE_SEAL, 615, "platform refused to derive the seal key")          \
     /* AUTH 7xx */                                                               \
     X(TKM_ERR_UNAUTHENTICATED, 700, "unauthenticated")                           \
     X(TKM_ERR_FORBIDDEN, 701, "forbidden")                                       \

@@ -1,5 +1,6 @@
 /*
  * teekm evidence verify FILE [--policy appraisal.json] [--collateral PATH] [--at UNIX]
+ * (teekm evidence show --tls HOST:PORT lives in cmd_evidence_show.c.)
  *
  * Prints the appraisal result JSON (docs/verifier.md). Exit 0 only when the
  * verdict is valid, 1 when it is invalid (evidence that does not parse
@@ -22,7 +23,9 @@ static int usage(void) {
                     "  --collateral  SGX/TDX: collateral JSON (dcap-qvl QuoteCollateralV3 format);\n"
                     "                SNP: the VCEK or VLEK certificate (DER or PEM)\n"
                     "  --policy    appraisal policy JSON (without it: authenticity only, debug refused)\n"
-                    "  --at        verification time in Unix seconds (default: now)\n");
+                    "  --at        verification time in Unix seconds (default: now)\n"
+                    "       teekm evidence show --tls HOST:PORT [--timeout SECONDS]\n"
+                    "  what an RA-TLS server presents and whether its claims bind (see `evidence show`)\n");
     return 2;
 }
 
@@ -129,5 +132,6 @@ out:
 
 int cmd_evidence(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "verify") == 0) return verify(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "show") == 0) return cmd_evidence_show(argc - 1, argv + 1);
     return usage();
 }

@@ -27,7 +27,11 @@ tkm_rc cli_devkey_load(const char *path, tkm_secret **sk) {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         tkm_err_detail_set("key file %s is not a regular file", path);
-        TKM_GOTO(rc, TKM_ERR_IO);
+        TKM_GOTO(rc, TKM_ERR_FORMAT);
+    }
+    if (st.st_uid != geteuid()) {
+        tkm_err_detail_set("key file %s must be owned by the user running teekm", path);
+        TKM_GOTO(rc, TKM_ERR_PERMISSIONS);
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         tkm_err_detail_set("key file %s has mode %04o: group and others must have no access (chmod 600)",

@@ -1,0 +1,91 @@
+/* teekm calldata decode — the typed view of ERC-20 / ERC-3643 calldata (see docs/calldata.md). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eth/eth.h"
+
+static void usage(void) {
+    fprintf(stderr, "usage: teekm calldata decode [HEX | -]\n"
+                    "       teekm calldata decode --batch    (hex lines on stdin, one JSON line out each)\n");
+}
+
+static tkm_rc decode_one(const char *hex, size_t n, json_t **out) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    tkm_token_call call;
+    *out = NULL;
+    while (n && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' ')) n--;
+    while (n && (hex[0] == ' ' || hex[0] == '\n')) {
+        hex++;
+        n--;
+    }
+    tkm_err_detail_clear();
+    TKM_TRY(tkm_hex_decode_alloc(&data, &len, hex, n, TKM_HEX_0X_OPTIONAL | TKM_HEX_EMPTY_OK, TKM_TX_MAX_DATA));
+    tkm_rc rc = tkm_token_call_decode(&call, data, len);
+    if (tkm_ok(rc)) rc = tkm_token_call_to_json(&call, out);
+    free(data);
+    return rc;
+}
+
+int cmd_calldata(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "decode") != 0) {
+        usage();
+        return 2;
+    }
+    const char *arg = NULL;
+    int batch = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--batch") == 0)
+            batch = 1;
+        else if (!arg && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+            arg = argv[i];
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (batch) {
+        if (arg) {
+            usage();
+            return 2;
+        }
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t got;
+        int status = 0;
+        while ((got = getline(&line, &cap, stdin)) >= 0) {
+            json_t *out = NULL;
+            tkm_rc rc = decode_one(line, (size_t)got, &out);
+            if (tkm_failed(rc)) {
+                out = json_pack("{s:s, s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
+                status = 1;
+            }
+            char *s = out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            printf("%s\n", s ? s : "{\"error\":\"NOMEM\"}");
+            free(s);
+            json_decref(out);
+        }
+        free(line);
+        return status;
+    }
+    uint8_t *in = NULL;
+    size_t in_len = 0;
+    tkm_rc rc = TKM_RC_OK;
+    if (arg && strcmp(arg, "-") != 0)
+        in_len = strlen(arg);
+    else
+        rc = cli_read_input(NULL, 2 * TKM_TX_MAX_DATA + 16, &in, &in_len);
+    json_t *out = NULL;
+    if (tkm_ok(rc)) rc = decode_one(in ? (const char *)in : arg, in_len, &out);
+    free(in);
+    if (tkm_failed(rc)) {
+        cli_error("calldata decode", rc);
+        return 1;
+    }
+    int st = cli_print_json(out);
+    json_decref(out);
+    return st;
+}

@@ -1,0 +1,145 @@
+/* see tkm_hwm.h */
+#include "tkm_hwm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../crypto/tkm_hash.h"
+
+static const uint8_t MAGIC[8] = {'T', 'K', 'M', 'H', 'W', 'M', '0', '1'};
+
+static tkm_rc mac(uint8_t out[32], const tkm_secret *key, const uint8_t *msg, size_t n) {
+    return tkm_hmac_sha256(out, tkm_secret_ptr(key), tkm_secret_len(key), msg, n);
+}
+
+tkm_rc tkm_hwm_load(tkm_hwm *m, int *present, const char *path, const tkm_secret *mac_key) {
+    memset(m, 0, sizeof *m);
+    *present = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return TKM_RC_OK;
+        tkm_err_detail_set("%s: %s", path, strerror(errno));
+        TKM_ENSURE(0, TKM_ERR_IO);
+    }
+    uint8_t buf[TKM_HWM_FILE_LEN + 1];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, sizeof buf - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+        if (n == sizeof buf) break;
+    }
+    close(fd);
+    tkm_rd rd;
+    tkm_rd_init(&rd, buf, n);
+    uint8_t magic[8], tag[32], want[32];
+    tkm_hwm x;
+    /* sticky errors: one check at the end */
+    tkm_rc r1 = tkm_rd_bytes(&rd, magic, 8), r2 = tkm_rd_bytes(&rd, x.instance_id, 32),
+           r3 = tkm_rd_u64be(&rd, &x.version), r4 = tkm_rd_bytes(&rd, tag, 32);
+    (void)r1, (void)r2, (void)r3, (void)r4;
+    if (tkm_failed(tkm_rd_done(&rd)) || memcmp(magic, MAGIC, 8) != 0) {
+        tkm_err_detail_set("%s: not a high-water mark file", path);
+        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
+    }
+    TKM_TRY(mac(want, mac_key, buf, 48));
+    if (!tkm_ct_eq(want, tag, 32)) {
+        tkm_err_detail_set("%s: high-water mark MAC does not verify", path);
+        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
+    }
+    *m = x;
+    *present = 1;
+    return TKM_RC_OK;
+}
+
+static tkm_rc store(const char *path, const tkm_secret *mac_key, const tkm_hwm *m) {
+    uint8_t buf[TKM_HWM_FILE_LEN];
+    memcpy(buf, MAGIC, 8);
+    memcpy(buf + 8, m->instance_id, 32);
+    for (int i = 0; i < 8; i++) buf[40 + i] = (uint8_t)(m->version >> (56 - 8 * i));
+    TKM_TRY(mac(buf + 48, mac_key, buf, 48));
+    char tmp[4096], dir[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    TKM_ENSURE(n > 0 && (size_t)n < sizeof tmp, TKM_ERR_TOO_LARGE);
+    snprintf(dir, sizeof dir, "%s", path);
+    tkm_rc rc = TKM_RC_OK;
+    (void)unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) goto io;
+    if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fsync(fd) != 0) {
+        close(fd);
+        (void)unlink(tmp);
+        goto io;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        (void)unlink(tmp);
+        goto io;
+    }
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0) rc = TKM_RC(TKM_ERR_IO);
+        close(dfd);
+    }
+    return rc;
+io:
+    tkm_err_detail_set("%s: %s", path, strerror(errno));
+    TKM_ENSURE(0, TKM_ERR_IO);
+}
+
+tkm_rc tkm_hwm_advance(const char *path, const tkm_secret *mac_key, const uint8_t instance_id[static 32],
+                       uint64_t version) {
+    tkm_hwm cur;
+    int present = 0;
+    TKM_TRY(tkm_hwm_load(&cur, &present, path, mac_key));
+    if (present) {
+        if (memcmp(cur.instance_id, instance_id, 32) != 0) {
+            tkm_err_detail_set("high-water mark belongs to another instance");
+            TKM_ENSURE(0, TKM_ERR_STORE_CLONE);
+        }
+        if (version < cur.version) {
+            tkm_err_detail_set("refusing to attest state version %llu after version %llu",
+                               (unsigned long long)version, (unsigned long long)cur.version);
+            TKM_ENSURE(0, TKM_ERR_STORE_ROLLBACK);
+        }
+        if (version == cur.version) return TKM_RC_OK;
+    }
+    tkm_hwm m;
+    memcpy(m.instance_id, instance_id, 32);
+    m.version = version;
+    return store(path, mac_key, &m);
+}
+
+tkm_rc tkm_hwm_check(const char *path, const tkm_secret *mac_key, const uint8_t instance_id[static 32],
+                     uint64_t state_version, const uint64_t *verifier_version) {
+    if (verifier_version && state_version < *verifier_version) {
+        tkm_err_detail_set("state version %llu is older than the verifier's counter %llu",
+                           (unsigned long long)state_version, (unsigned long long)*verifier_version);
+        TKM_ENSURE(0, TKM_ERR_STORE_ROLLBACK);
+    }
+    tkm_hwm cur;
+    int present = 0;
+    TKM_TRY(tkm_hwm_load(&cur, &present, path, mac_key));
+    if (!present) {
+        if (state_version == 0 || verifier_version) return TKM_RC_OK;
+        tkm_err_detail_set("no high-water mark for a state at version %llu (mark removed?); "
+                           "the verifier's counter is needed to start",
+                           (unsigned long long)state_version);
+        TKM_ENSURE(0, TKM_ERR_STORE_ROLLBACK);
+    }
+    if (memcmp(cur.instance_id, instance_id, 32) != 0) {
+        tkm_err_detail_set("sealed state belongs to another instance than the attested one");
+        TKM_ENSURE(0, TKM_ERR_STORE_CLONE);
+    }
+    if (state_version < cur.version) {
+        tkm_err_detail_set("sealed state version %llu is older than attested version %llu",
+                           (unsigned long long)state_version, (unsigned long long)cur.version);
+        TKM_ENSURE(0, TKM_ERR_STORE_ROLLBACK);
+    }
+    return TKM_RC_OK;
+}
