@@ -18,6 +18,7 @@ int tkm_key_label_ok(const char *s, size_t n) {
 
 void tkm_request_free(tkm_request *r) {
     if (!r) return;
+    if (r->has_tx) tkm_tx_free(&r->tx);
     tkm_typed_data_free(r->td);
     memset(r, 0, sizeof *r);
 }
@@ -46,18 +47,26 @@ tkm_rc tkm_request_from_json(tkm_request *r, const json_t *o) {
     TKM_TRY(tkm_json_get(o, "", "tx", 0, &tx));
     TKM_TRY(tkm_json_get(o, "", "typedData", 0, &td));
     if (!tx == !td) return bad("(root)", "exactly one of tx and typedData is required");
+    tkm_rc rc;
+    char prev[200];
     if (tx) {
-        /* transactions arrive with the eth module's transaction parser (branch eth-tx) */
-        tkm_err_detail_set("tx: transaction requests are not supported by this build yet");
-        TKM_ENSURE(0, TKM_ERR_NOT_IMPLEMENTED);
-    }
-    if (!json_is_object(td)) return bad("typedData", "must be an EIP-712 document object");
-    tkm_rc rc = tkm_typed_data_from_json(&r->td, td, NULL);
-    if (tkm_failed(rc)) {
-        char prev[200];
-        snprintf(prev, sizeof prev, "%s", tkm_err_detail());
-        tkm_err_detail_set("typedData.%s", prev);
-        return rc;
+        if (!json_is_object(tx)) return bad("tx", "must be an eth_signTransaction object");
+        tkm_tx_init(&r->tx);
+        r->has_tx = 1;
+        rc = tkm_tx_from_json_value(&r->tx, tx);
+        if (tkm_failed(rc)) {
+            snprintf(prev, sizeof prev, "%s", tkm_err_detail());
+            tkm_err_detail_set("tx.%s", prev);
+            return rc;
+        }
+    } else {
+        if (!json_is_object(td)) return bad("typedData", "must be an EIP-712 document object");
+        rc = tkm_typed_data_from_json(&r->td, td, NULL);
+        if (tkm_failed(rc)) {
+            snprintf(prev, sizeof prev, "%s", tkm_err_detail());
+            tkm_err_detail_set("typedData.%s", prev);
+            return rc;
+        }
     }
     TKM_TRY(tkm_json_get(o, "", "approvals", 0, &ap));
     if (ap) {
@@ -172,9 +181,87 @@ static tkm_rc intent_typed_data(tkm_intent *it, int *unsupported, char *why, siz
     return TKM_RC_OK;
 }
 
+/*
+ * Transactions: value transfer, deployment, a decoded ERC-20/ERC-3643 transfer
+ * or approve to a listed token, or a contract call (docs/policy.md "Requests
+ * and intents").
+ */
+static tkm_rc intent_tx(tkm_intent *it, int *unsupported, char *why, size_t cap, const tkm_tx *tx,
+                        const uint8_t key[20], const tkm_policy *p) {
+    it->payload = TKM_PAYLOAD_TX;
+    it->tx_type = (unsigned)tx->type;
+    TKM_TRY(tkm_tx_signing_hash(tx, it->payload_hash));
+    uint64_t chain;
+    if ((tx->type == TKM_TX_LEGACY && !tx->eip155) || !tkm_u256_to_u64(&tx->chain_id, &chain) || chain == 0 ||
+        chain > (uint64_t)INT64_MAX) {
+        *unsupported = 1;
+        why_set(why, cap, "the transaction has no usable chain id (EIP-155 replay protection is required)");
+        return TKM_RC_OK;
+    }
+    if (tx->has_from && memcmp(tx->from, key, 20) != 0) {
+        *unsupported = 1;
+        why_set(why, cap, "tx.from is not the address of key %s", it->key_label);
+        return TKM_RC_OK;
+    }
+    it->has_chain_id = 1;
+    it->chain_id = chain;
+    it->has_nonce = 1;
+    it->nonce = tx->nonce;
+    it->value = tx->value;
+    if (tx->data_len) {
+        it->has_calldata = 1;
+        tkm_keccak256(it->calldata_hash, tx->data, tx->data_len);
+        if (tx->data_len >= 4) {
+            it->has_selector = 1;
+            memcpy(it->selector, tx->data, 4);
+        }
+    }
+    if (!tx->has_to) {
+        it->action = TKM_ACTION_DEPLOY;
+        it->has_amount = 1;
+        it->amount = tx->value;
+        return TKM_RC_OK;
+    }
+    memcpy(it->to, tx->to, 20);
+    it->has_to = 1;
+    if (!tx->data_len) {
+        it->action = TKM_ACTION_TRANSFER;
+        it->asset_kind = TKM_ASSET_NATIVE;
+        it->has_amount = 1;
+        it->amount = tx->value;
+        return TKM_RC_OK;
+    }
+    long a = tkm_policy_asset_find(p, chain, tx->to);
+    if (a >= 0) {
+        it->asset_kind = TKM_ASSET_CONTRACT;
+        memcpy(it->asset_contract, tx->to, 20);
+    }
+    if (a >= 0 && tkm_u256_is_zero(&tx->value)) {
+        tkm_token_call call;
+        tkm_rc rc = tkm_token_call_decode(&call, tx->data, tx->data_len);
+        if (tkm_ok(rc) && (call.fn->id == TKM_TOKEN_TRANSFER || call.fn->id == TKM_TOKEN_APPROVE)) {
+            it->action = call.fn->id == TKM_TOKEN_TRANSFER ? TKM_ACTION_TRANSFER : TKM_ACTION_APPROVE;
+            memcpy(it->to, call.args[0].address, 20);
+            it->has_amount = 1;
+            it->amount = call.args[1].uint;
+            return TKM_RC_OK;
+        }
+        if (tkm_failed(rc) && rc.code != TKM_ERR_ABI_UNKNOWN_SELECTOR) {
+            *unsupported = 1;
+            why_set(why, cap, "malformed call to token %s: %s (%s)", p->assets[a].name, tkm_err_name(rc.code),
+                    tkm_err_detail());
+            return TKM_RC_OK;
+        }
+    }
+    /* any other call: the selector and calldata hash are what a rule can match */
+    it->action = TKM_ACTION_CONTRACT_CALL;
+    it->has_amount = 1;
+    it->amount = tx->value;
+    return TKM_RC_OK;
+}
+
 tkm_rc tkm_intent_build(tkm_intent *it, int *unsupported, char *why, size_t why_cap, const tkm_request *r,
                         const uint8_t key_addr[static 20], const tkm_policy *p) {
-    (void)p;
     memset(it, 0, sizeof *it);
     *unsupported = 0;
     if (why_cap) why[0] = 0;
@@ -182,6 +269,7 @@ tkm_rc tkm_intent_build(tkm_intent *it, int *unsupported, char *why, size_t why_
     memcpy(it->key_label, r->key_label, sizeof it->key_label);
     memcpy(it->key, key_addr, 20);
     it->not_after = r->not_after;
+    if (r->has_tx) return intent_tx(it, unsupported, why, why_cap, &r->tx, key_addr, p);
     TKM_ARG_CHECK(r->td != NULL);
     return intent_typed_data(it, unsupported, why, why_cap, r->td, key_addr);
 }

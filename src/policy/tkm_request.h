@@ -40,7 +40,9 @@ typedef struct {
     size_t n_approvals;
     int approvals_bad;        /* an approval was malformed: the request is refused (APPROVAL_INVALID) */
     char approvals_why[160];
-    tkm_typed_data *td;
+    int has_tx;
+    tkm_tx tx;               /* when has_tx */
+    tkm_typed_data *td;      /* otherwise */
 } tkm_request;
 
 /*

@@ -79,6 +79,7 @@ static tkm_rc m_used(void *ctx, const uint8_t d[32], const uint8_t signer[20], i
 
 static void record(mem_state *m, const tkm_intent *it, const tkm_decision *d, const tkm_policy *p) {
     if (!d->allow || d->idempotent) return;
+    /* the in-memory twin of tkm_store_record_allowed */
     assert_true(m->n_req < MAX_REC);
     req_rec *r = &m->req[m->n_req++];
     snprintf(r->id, sizeof r->id, "%s", it->request_id);
@@ -115,6 +116,44 @@ static tkm_policy *load_policy(const json_t *doc) {
     return p;
 }
 
+static const json_t *keys;
+
+/* The intent read from a request must carry what ethers says the transaction is. */
+static void check_intent(const char *name, const tkm_intent *it, const json_t *want, int unsupported) {
+    const char *ph = json_string_value(json_object_get(want, "payloadHash"));
+    uint8_t h[32];
+    tu_hex_exact(h, 32, ph);
+    if (memcmp(h, it->payload_hash, 32) != 0) fail_msg("%s: payload hash differs from ethers' unsignedHash", name);
+    if (unsupported) return;
+    const char *action = json_string_value(json_object_get(want, "action"));
+    if (action && strcmp(action, tkm_action_name(it->action)) != 0)
+        fail_msg("%s: action %s, want %s", name, tkm_action_name(it->action), action);
+    const char *to = json_string_value(json_object_get(want, "to"));
+    uint8_t a[20];
+    if (to) {
+        TU_ASSERT_OK(tkm_eth_address_parse(a, to, strlen(to)));
+        if (!it->has_to || memcmp(a, it->to, 20) != 0) fail_msg("%s: destination differs", name);
+    }
+    const char *asset = json_string_value(json_object_get(want, "asset"));
+    if (asset) {
+        TU_ASSERT_OK(tkm_eth_address_parse(a, asset, strlen(asset)));
+        if (it->asset_kind != TKM_ASSET_CONTRACT || memcmp(a, it->asset_contract, 20) != 0)
+            fail_msg("%s: asset differs", name);
+    }
+    const char *amount = json_string_value(json_object_get(want, "amount"));
+    if (amount) {
+        tkm_u256 x;
+        TU_ASSERT_OK(tkm_u256_from_dec(&x, amount, strlen(amount)));
+        if (!it->has_amount || tkm_u256_cmp(&x, &it->amount) != 0) fail_msg("%s: amount differs", name);
+    }
+    const char *sel = json_string_value(json_object_get(want, "selector"));
+    if (sel) {
+        uint8_t b[4];
+        tu_hex_exact(b, 4, sel);
+        if (!it->has_selector || memcmp(b, it->selector, 4) != 0) fail_msg("%s: selector differs", name);
+    }
+}
+
 static void test_table(void **state) {
     (void)state;
     json_t *v = tu_load_vector("policy/cases.json");
@@ -123,6 +162,7 @@ static void test_table(void **state) {
     tkm_policy *main_p = load_policy(json_object_get(json_object_get(v, "policies"), "main"));
     tkm_policy *second_p = load_policy(json_object_get(json_object_get(v, "policies"), "second"));
     json_t *cases = json_object_get(v, "cases");
+    keys = json_object_get(v, "keys");
     size_t steps = 0, failures = 0;
     int reasons_seen[32] = {0};
     size_t ci;
@@ -137,14 +177,32 @@ static void test_table(void **state) {
             const char *pname = json_string_value(json_object_get(s, "policy"));
             const tkm_policy *p = strcmp(pname, "second") == 0 ? second_p : main_p;
             tkm_intent it;
-            tkm_rc rc = tkm_intent_from_json(&it, json_object_get(s, "intent"));
-            if (tkm_failed(rc)) fail_msg("%s step %zu: intent: %s", json_string_value(json_object_get(c, "name")), si, tkm_err_detail());
             tkm_approval ap[TKM_APPROVALS_MAX];
             size_t n_ap = 0, ai;
             json_t *a;
-            json_array_foreach(json_object_get(s, "approvals"), ai, a) {
-                TU_ASSERT_OK(tkm_approval_parse(&ap[n_ap], a, "approvals[]", (uint64_t)it.not_after));
-                n_ap++;
+            const char *cname = json_string_value(json_object_get(c, "name"));
+            int unsupported = 0;
+            char why[200] = "";
+            json_t *rq = json_object_get(s, "request");
+            if (rq) {
+                /* the service's path: request -> intent (transactions decoded by the eth module) */
+                static tkm_request r;
+                TU_ASSERT_OK(tkm_request_from_json(&r, rq));
+                const char *kaddr = json_string_value(json_object_get(keys, r.key_label));
+                uint8_t ka[20];
+                TU_ASSERT_OK(tkm_eth_address_parse(ka, kaddr, strlen(kaddr)));
+                TU_ASSERT_OK(tkm_intent_build(&it, &unsupported, why, sizeof why, &r, ka, p));
+                memcpy(ap, r.approvals, sizeof ap);
+                n_ap = r.n_approvals;
+                tkm_request_free(&r);
+                check_intent(cname, &it, json_object_get(s, "expectIntent"), unsupported);
+            } else {
+                tkm_rc rc = tkm_intent_from_json(&it, json_object_get(s, "intent"));
+                if (tkm_failed(rc)) fail_msg("%s step %zu: intent: %s", cname, si, tkm_err_detail());
+                json_array_foreach(json_object_get(s, "approvals"), ai, a) {
+                    TU_ASSERT_OK(tkm_approval_parse(&ap[n_ap], a, "approvals[]", (uint64_t)it.not_after));
+                    n_ap++;
+                }
             }
             const char *ks = json_string_value(json_object_get(s, "keyStatus"));
             tkm_eval_input in = {
@@ -153,7 +211,14 @@ static void test_table(void **state) {
                 .key_status = !ks ? TKM_KEY_ACTIVE : strcmp(ks, "retired") == 0 ? TKM_KEY_RETIRED : TKM_KEY_UNKNOWN,
             };
             tkm_decision d;
-            TU_ASSERT_OK(tkm_policy_evaluate(&d, &in));
+            if (unsupported) {
+                /* what the service answers when no intent can be built */
+                memset(&d, 0, sizeof d);
+                d.reason = TKM_REASON_UNSUPPORTED_PAYLOAD;
+                snprintf(d.detail, sizeof d.detail, "%s", why);
+            } else {
+                TU_ASSERT_OK(tkm_policy_evaluate(&d, &in));
+            }
             json_t *e = json_object_get(s, "expect");
             const char *want_dec = json_string_value(json_object_get(e, "decision"));
             const char *want_reason = json_string_value(json_object_get(e, "reason"));

@@ -392,6 +392,82 @@ add('window rule allows small amounts before later rules', [
   { now: NOW + 59, policy: 'second', intent: p2({ amount: ETH('1'), value: ETH('1') }), approvals: [], expect: deny('APPROVALS_MISSING', 'b-approvals') },
   { now: NOW + 60, policy: 'second', intent: p2({ amount: ETH('1'), value: ETH('1') }), expect: allow('a-window') },
 ]);
+// ---- real transactions: the request carries a JSON-RPC tx; ethers gives the signing hash
+const erc20 = new ethers.Interface([
+  'function transfer(address to, uint256 amount)', 'function approve(address spender, uint256 amount)',
+  'function transferFrom(address from, address to, uint256 amount)',
+  'function forcedTransfer(address from, address to, uint256 amount)',
+  'function batchTransfer(address[] toList, uint256[] amounts)']);
+const router = new ethers.Interface([
+  'function swapExactTokensForTokens(uint256 amountIn, uint256 amountOutMin, address[] path, address to, uint256 deadline)',
+  'function swapExactETHForTokens(uint256 amountOutMin, address[] path, address to, uint256 deadline)']);
+const KEYS = { hot: A.hot, treasury: A.treasury, test: A.test, cold: A.cold };
+const q = (v) => ethers.toQuantity(v);
+let txNonce = 100;
+/*
+ * A transaction request. o: {id, key, type, chainId, to, value (wei string), data, nonce, from, extra},
+ * intent: what teekm must read from it (for the approvals and the expectation).
+ */
+function txStep(name, o, intentFields, expect, approvals = []) {
+  const type = o.type === undefined ? 2 : o.type;
+  const t = { type, chainId: o.chainId || 1, nonce: o.nonce === undefined ? txNonce++ : o.nonce, gasLimit: 100000n,
+    to: o.to === undefined ? A.ex1 : o.to, value: BigInt(o.value || '0'), data: o.data || '0x' };
+  if (type === 0 || type === 1) t.gasPrice = 30000000000n; else { t.maxFeePerGas = 30000000000n; t.maxPriorityFeePerGas = 1000000000n; }
+  if (type === 1) t.accessList = [];
+  Object.assign(t, o.ethersExtra || {});
+  const payloadHash = ethers.Transaction.from(t).unsignedHash;
+  const tx = { type: q(type), chainId: q(t.chainId), nonce: q(t.nonce), gas: q(t.gasLimit), value: q(t.value), data: t.data };
+  if (t.to !== null) tx.to = t.to;
+  if (t.gasPrice !== undefined) tx.gasPrice = q(t.gasPrice);
+  else { tx.maxFeePerGas = q(t.maxFeePerGas); tx.maxPriorityFeePerGas = q(t.maxPriorityFeePerGas); }
+  if (type === 1) tx.accessList = [];
+  Object.assign(tx, o.rpcExtra || {});
+  if (o.from) tx.from = o.from;
+  const key = o.key || 'hot';
+  const it = { requestId: o.id || ('tx-' + (counter++)), key, keyAddress: KEYS[key], chainId: t.chainId,
+    payloadHash, notAfter: NOW + 600, ...intentFields };
+  add('tx: ' + name, [{ now: NOW, request: { requestId: it.requestId, key, tx, notAfter: it.notAfter },
+    expectIntent: { payloadHash, ...intentFields }, intent: it, approvals, expect }]);
+}
+const tr = (to, amt) => erc20.encodeFunctionData('transfer', [to, amt]);
+txStep('native ETH, type 2', { value: ETH('5') }, { action: 'transfer', to: A.ex1, amount: ETH('5') }, allow('hot-eth-small'));
+txStep('native ETH, legacy type 0 (EIP-155)', { type: 0, value: ETH('1') }, { action: 'transfer', to: A.ex1, amount: ETH('1') }, allow('hot-eth-small'));
+txStep('native ETH, type 1', { type: 1, value: ETH('1') }, { action: 'transfer', to: A.ex1, amount: ETH('1') }, allow('hot-eth-small'));
+txStep('native ETH to a sanctioned address', { to: A.bad, value: ETH('1') }, { action: 'transfer', to: A.bad }, deny('DENIED_BY_RULE', 'deny-sanctioned'));
+txStep('native ETH over max to cold, ethers approvals', { to: A.vault, value: ETH('50') },
+  { action: 'transfer', to: A.vault, amount: ETH('50') }, allow('hot-eth-big'), [{ by: 'risk1' }, { by: 'risk2' }]);
+txStep('ERC-20 transfer decoded', { to: A.usdc, data: tr(A.ex1, USDC('100')) }, { action: 'transfer', asset: A.usdc, to: A.ex1, amount: USDC('100') }, allow('usdc-payouts'));
+txStep('ERC-20 transfer over max', { to: A.usdc, data: tr(A.ex2, USDC('60000')) }, { action: 'transfer', to: A.ex2, amount: USDC('60000') }, deny('AMOUNT_OVER_MAX', 'usdc-payouts'));
+txStep('ERC-20 transfer to a non-exchange', { to: A.usdc, data: tr(A.vault, USDC('1')) }, { action: 'transfer', to: A.vault }, deny('DESTINATION_NOT_ALLOWED', 'usdc-payouts'));
+txStep('ERC-20 approve decoded', { to: A.usdc, data: erc20.encodeFunctionData('approve', [A.dex, USDC('1000')]) }, { action: 'approve', to: A.dex, amount: USDC('1000') }, allow('usdc-approve-dex'));
+txStep('ERC-20 transferFrom is a contract call', { to: A.usdc, data: erc20.encodeFunctionData('transferFrom', [A.hot, A.ex1, 5n]) }, { action: 'contract_call', to: A.usdc }, deny('DESTINATION_NOT_ALLOWED', 'dex-swap'));
+txStep('token call with value is a contract call', { to: A.usdc, value: '1', data: tr(A.ex1, 5n) }, { action: 'contract_call', to: A.usdc, amount: '1' }, deny('DESTINATION_NOT_ALLOWED', 'dex-swap'));
+txStep('malformed ERC-20 transfer', { to: A.usdc, data: tr(A.ex1, 5n).slice(0, 60) }, {}, deny('UNSUPPORTED_PAYLOAD'));
+txStep('ERC-20 transfer with dirty address padding', { to: A.usdc, data: '0xa9059cbb' + 'ff'.repeat(12) + A.ex1.slice(2).toLowerCase() + '0'.repeat(63) + '5' }, {}, deny('UNSUPPORTED_PAYLOAD'));
+txStep('ERC-3643 transfer with both groups', { key: 'treasury', to: A.bond, data: tr(A.inv1, 100n) },
+  { action: 'transfer', asset: A.bond, to: A.inv1, amount: '100' }, allow('bond-transfer'), [{ by: 'risk2' }, { by: 'ops1' }]);
+txStep('ERC-3643 forcedTransfer is a contract call', { key: 'treasury', to: A.bond, data: erc20.encodeFunctionData('forcedTransfer', [A.inv1, A.inv2, 5n]) }, { action: 'contract_call', to: A.bond }, deny('NO_MATCHING_RULE'));
+txStep('ERC-3643 batchTransfer is a contract call', { key: 'treasury', to: A.bond, data: erc20.encodeFunctionData('batchTransfer', [[A.inv1], [5n]]) }, { action: 'contract_call', to: A.bond }, deny('NO_MATCHING_RULE'));
+txStep('router swap', { to: A.dex, data: router.encodeFunctionData('swapExactTokensForTokens', [1000n, 900n, [A.usdc, A.bond], A.hot, NOW + 60]) },
+  { action: 'contract_call', to: A.dex, selector: '0x38ed1739' }, allow('dex-swap'));
+txStep('router swap with too much ETH', { to: A.dex, value: ETH('0.6'), data: router.encodeFunctionData('swapExactETHForTokens', [900n, [A.usdc], A.hot, NOW + 60]) },
+  { action: 'contract_call', to: A.dex, amount: ETH('0.6') }, deny('VALUE_OVER_MAX', 'dex-swap'));
+txStep('deployment on Sepolia', { key: 'treasury', chainId: 11155111, to: null, data: '0x6080604052' }, { action: 'deploy' }, allow('deploy-sepolia'));
+txStep('from is not the key', { value: '1', from: A.cold }, {}, deny('UNSUPPORTED_PAYLOAD'));
+txStep('blob transaction where a rule names type 3', { type: 3, to: A.inbox, data: '0x12345678',
+  ethersExtra: { maxFeePerBlobGas: 5n, blobVersionedHashes: ['0x01' + 'ab'.repeat(31)] },
+  rpcExtra: { maxFeePerBlobGas: '0x5', blobVersionedHashes: ['0x01' + 'ab'.repeat(31)] } }, { action: 'contract_call', to: A.inbox }, allow('blobs'));
+txStep('EIP-7702 set-code transaction, named by no rule', { type: 4, to: A.inbox,
+  ethersExtra: { authorizationList: [{ chainId: 1n, address: A.dex, nonce: 0n, signature: { r: '0x' + '33'.repeat(32), s: '0x' + '44'.repeat(32), yParity: 0 } }] },
+  rpcExtra: { authorizationList: [{ chainId: '0x1', address: A.dex, nonce: '0x0', yParity: '0x0', r: '0x' + '33'.repeat(32), s: '0x' + '44'.repeat(32) }] } },
+  {}, deny('UNSUPPORTED_PAYLOAD'));
+{
+  const n = 555;
+  txStep('nonce: first payload', { id: 'nn-1', nonce: n, value: ETH('1') }, { action: 'transfer' }, allow('hot-eth-small'));
+  const c = cases.pop(), d = (txStep('nonce: second payload', { id: 'nn-2', nonce: n, value: ETH('2') }, { action: 'transfer' }, deny('NONCE_CONFLICT')), cases.pop());
+  add('tx: a second payload at a signed nonce', [c.steps[0], d.steps[0]]);
+}
+
 /* RFC 8785 for documents of ASCII strings, integers, booleans: sorted keys (UTF-16 order), no spaces. */
 const canon = (v) => Array.isArray(v) ? '[' + v.map(canon).join(',') + ']'
   : (v && typeof v === 'object') ? '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon(v[k])).join(',') + '}'
@@ -425,7 +501,7 @@ function adminDigests() {
 async function main() {
   const out = { _comment: 'Generated by gen_cases.cjs with ethers ' + ethers.version + '; expectations written by hand from docs/policy.md.',
     instanceId: INSTANCE, policies: { main: policy, second: policy2 },
-    policyHashes: { main: policyHash(policy), second: policyHash(policy2) }, addresses: A,
+    policyHashes: { main: policyHash(policy), second: policyHash(policy2) }, addresses: A, keys: KEYS,
     adminDigests: adminDigests(),
     approvers: Object.fromEntries(Object.entries(W).map(([k, w]) => [k, w.address])), cases: [] };
   let steps = 0;
@@ -433,10 +509,14 @@ async function main() {
     const oc = { name: c.name, steps: [] };
     for (const s of c.steps) {
       if (!s.expect) throw new Error('case ' + c.name + ' has a step without expectation');
-      const o = { now: s.now, policy: s.policy || 'main', intent: s.intent, expect: s.expect };
+      const o = { now: s.now, policy: s.policy || 'main', expect: s.expect };
+      if (s.request) { o.request = s.request; o.expectIntent = s.expectIntent; } else o.intent = s.intent;
       if (s.keyStatus) o.keyStatus = s.keyStatus;
       if (s.note) o.note = s.note;
-      if (s.approvals) o.approvals = await Promise.all(s.approvals.map((a) => approval(s.intent, a)));
+      if (s.approvals) {
+        const signed = await Promise.all(s.approvals.map((a) => approval(s.intent, a)));
+        if (s.request) s.request.approvals = signed; else o.approvals = signed;
+      }
       oc.steps.push(o);
       steps++;
     }
