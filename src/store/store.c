@@ -533,7 +533,7 @@ static tkm_rc verify_all(tkm_store *s) {
         rc = tamper("the audit log tail does not match the head");
     if (tkm_ok(rc)) {
         s->policy_version = c.policy_version;
-        qsort(c.spends, c.n_spends, sizeof *c.spends, spend_cmp);
+        if (c.n_spends) qsort(c.spends, c.n_spends, sizeof *c.spends, spend_cmp);
         for (size_t i = 0; tkm_ok(rc) && i < c.n_spends; i++)
             if (c.spends[i].t > s->h.max_time - TKM_POLICY_MAX_WINDOW)
                 rc = ledger_add(s, c.spends[i].rule, c.spends[i].asset, c.spends[i].t, &c.spends[i].amount);

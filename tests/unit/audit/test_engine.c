@@ -310,12 +310,91 @@ static void test_threads(void **state) {
     tkm_engine_close(e);
 }
 
+/* Import a known key, audit an attestation, and a host clock that goes back. */
+static void test_import_clock_attestation(void **state) {
+    fx *f = *state;
+    tkm_engine *e;
+    tkm_engine_opts o = opts(f);
+    TU_ASSERT_OK(tkm_engine_init(&e, &o, NULL, (const uint8_t *)f->policy, strlen(f->policy), NOW));
+    /* import: the admins approve the address of the key being imported */
+    uint8_t k[32], pub[65], addr[20], got[20], inst[32], d[32], ph[32];
+    memset(k, 0x3c, 32);
+    tkm_secret *sk;
+    TU_ASSERT_OK(tkm_secret_from(&sk, k, 32));
+    TU_ASSERT_OK(tkm_secp_pubkey(pub, sk));
+    tkm_eth_address(addr, pub);
+    uint64_t ver;
+    tkm_engine_instance_id(e, inst);
+    tkm_engine_policy_info(e, &ver, ph);
+    tkm_key_event_digest(d, inst, "imp-1", TKM_KEY_EVENT_IMPORT, "hot", addr, ver, NOW + 60);
+    tkm_approval a[2];
+    approve(&a[0], f->admin[0], d, NOW + 60);
+    approve(&a[1], f->admin[1], d, NOW + 60);
+    TU_ASSERT_OK(tkm_engine_key_event(e, TKM_KEY_EVENT_IMPORT, "imp-1", "hot", sk, a, 2, NOW, got));
+    assert_memory_equal(got, addr, 20);
+    tkm_secret_free(sk);
+    /* signs with the imported key */
+    tkm_sign_request r;
+    tkm_sign_result res;
+    mk_req(&r, "c-1", 1, "10", 0xe1);
+    TU_ASSERT_OK(tkm_engine_sign(e, &r, &res));
+    assert_true(res.decision.allow);
+    uint8_t rec[65];
+    TU_ASSERT_OK(tkm_secp_recover(rec, r.intent.payload_hash, res.sig, TKM_SECP_REQUIRE_LOW_S));
+    tkm_eth_address(got, rec);
+    assert_memory_equal(got, addr, 20);
+    /* 100 ETH per hour: fill the window at NOW, then the host clock jumps back a day */
+    for (int i = 2; i <= 10; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "c-%d", i);
+        mk_req(&r, id, (uint64_t)i, "10", 0xe1);
+        TU_ASSERT_OK(tkm_engine_sign(e, &r, &res));
+        assert_true(res.decision.allow);
+    }
+    mk_req(&r, "c-11", 11, "1", 0xe1);
+    r.host_now = NOW - 86400;
+    r.intent.not_after = NOW - 86400 + 60;
+    TU_ASSERT_OK(tkm_engine_sign(e, &r, &res));
+    /* effective time stayed at NOW: the request is expired relative to it, and the window is still full */
+    assert_int_equal(res.decision.reason, TKM_REASON_OUTSIDE_VALIDITY);
+    mk_req(&r, "c-12", 12, "1", 0xe1);
+    r.host_now = NOW - 86400;
+    TU_ASSERT_OK(tkm_engine_sign(e, &r, &res));
+    assert_int_equal(res.decision.reason, TKM_REASON_WINDOW_LIMIT_EXCEEDED);
+    assert_int_equal(res.decision.now, NOW);
+    /* one hour later the window reopens */
+    mk_req(&r, "c-13", 13, "1", 0xe1);
+    r.host_now = NOW + 3600;
+    r.intent.not_after = NOW + 3600 + 60;
+    TU_ASSERT_OK(tkm_engine_sign(e, &r, &res));
+    assert_true(res.decision.allow);
+    /* attestation_produced is the only event others may add */
+    json_t *b = json_pack("{s:s}", "reportData", "0x00");
+    TU_ASSERT_OK(tkm_engine_audit_event(e, TKM_AUDIT_ATTESTATION_PRODUCED, b, NOW + 3600));
+    TU_CHECK_ILLEGAL(tkm_engine_audit_event(e, TKM_AUDIT_SIGN_ALLOWED, b, NOW + 3600));
+    tkm_misuse_set_handler(NULL);
+    json_decref(b);
+    sink s;
+    tkm_wr_init(&s.w, 0);
+    TU_ASSERT_OK(tkm_engine_audit_export(e, sink_fn, &s));
+    uint8_t audit[20];
+    tkm_engine_audit_address(e, audit);
+    tkm_audit_summary sum;
+    TU_ASSERT_OK(tkm_audit_verify(&sum, s.w.p, s.w.len, audit));
+    assert_int_equal(sum.by_type[TKM_AUDIT_KEY_IMPORTED], 1);
+    assert_int_equal(sum.by_type[TKM_AUDIT_ATTESTATION_PRODUCED], 1);
+    assert_int_equal(sum.last_time, NOW + 3600);
+    tkm_wr_free(&s.w);
+    tkm_engine_close(e);
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     tkm_json_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_clock_attestation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
