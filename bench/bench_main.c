@@ -81,6 +81,7 @@ static const suite suites[] = {
     {"attest", bench_attest},
     {"tee", bench_tee},
     {"eth", bench_eth},
+    {"serve", bench_serve},
     {"policy", bench_policy},
 };
 

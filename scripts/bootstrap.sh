@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   pkg-config libssl-dev openssl libsecp256k1-dev libjansson-dev libsqlite3-dev sqlite3
   libevent-dev libcurl4-openssl-dev curl libcmocka-dev clang libclang-rt-14-dev llvm
-  ca-certificates valgrind
+  ca-certificates valgrind python3-prometheus-client
 )
 
 missing=()

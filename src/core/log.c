@@ -8,7 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static tkm_log_level log_level = TKM_LOG_INFO;
+/* Read by every loop thread, written by the SIGHUP reload: atomic. */
+static _Atomic int log_level = TKM_LOG_INFO;
 static int log_fd = 2;
 
 int64_t tkm_time_unix(void) {
@@ -23,8 +24,8 @@ uint64_t tkm_time_mono_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void tkm_log_set_level(tkm_log_level lvl) { log_level = lvl; }
-tkm_log_level tkm_log_get_level(void) { return log_level; }
+void tkm_log_set_level(tkm_log_level lvl) { log_level = (int)lvl; }
+tkm_log_level tkm_log_get_level(void) { return (tkm_log_level)log_level; }
 void tkm_log_set_fd(int fd) { log_fd = fd; }
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
@@ -42,7 +43,7 @@ static void vlog(tkm_log_level lvl, const char *component, const json_t *fields,
     __attribute__((format(printf, 4, 0)));
 static void vlog(tkm_log_level lvl, const char *component, const json_t *fields, const char *fmt,
                  va_list ap) {
-    if (lvl < log_level) return;
+    if ((int)lvl < log_level) return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     struct timespec ts;

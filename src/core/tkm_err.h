@@ -55,6 +55,10 @@ typedef enum {
     X(TKM_ERR_NETWORK, 107, "network error")                                     \
     X(TKM_ERR_TIMEOUT, 108, "operation timed out")                               \
     X(TKM_ERR_UNAVAILABLE, 109, "service unavailable")                           \
+    X(TKM_ERR_TLS, 110, "TLS setup or handshake failed")                         \
+    X(TKM_ERR_LISTEN, 111, "cannot listen on the address")                       \
+    X(TKM_ERR_HTTP_STATUS, 112, "server answered with an error status")          \
+    X(TKM_ERR_SHUTTING_DOWN, 113, "service is shutting down")                    \
     /* PARSE 2xx */                                                              \
     X(TKM_ERR_TRUNCATED, 200, "input truncated")                                 \
     X(TKM_ERR_TRAILING, 201, "trailing bytes after input")                       \
@@ -172,9 +176,15 @@ typedef enum {
     /* AUTH 7xx */                                                               \
     X(TKM_ERR_UNAUTHENTICATED, 700, "unauthenticated")                           \
     X(TKM_ERR_FORBIDDEN, 701, "forbidden")                                       \
+    X(TKM_ERR_NO_CLIENT_CERT, 710, "client certificate required")                \
+    X(TKM_ERR_CLIENT_CERT_UNTRUSTED, 711, "client certificate not trusted")      \
+    X(TKM_ERR_ROLE_MISSING, 712, "caller lacks the required role")               \
     /* LIMIT 8xx */                                                              \
     X(TKM_ERR_LIMIT, 800, "limit exceeded")                                      \
     X(TKM_ERR_RATE_LIMIT, 801, "rate limit exceeded")                            \
+    X(TKM_ERR_BODY_TOO_LARGE, 810, "request body too large")                     \
+    X(TKM_ERR_TOO_MANY_CONNECTIONS, 811, "too many connections")                 \
+    X(TKM_ERR_BATCH_TOO_LARGE, 812, "JSON-RPC batch too large")                  \
     /* MISUSE / INTERNAL 9xx */                                                  \
     X(TKM_ERR_MISUSE, 900, "API misuse")                                         \
     X(TKM_ERR_INTERNAL, 901, "internal error")                                   \

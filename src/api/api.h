@@ -1,0 +1,20 @@
+/*
+ * api.h — the whole interface of the api module (uses core and crypto; the
+ * business handlers of eth/policy/store/audit plug into it through routes,
+ * JSON-RPC methods and hooks).
+ *  - tkm_http.h      HTTPS server: TLS 1.3 + mutual TLS, routes, roles, limits, drain
+ *  - tkm_jsonrpc.h   JSON-RPC 2.0 parsing, dispatch and error mapping
+ *  - tkm_metrics.h   metrics registry, Prometheus text format
+ *  - tkm_ratelimit.h per-client token buckets
+ *  - tkm_httpc.h     HTTPS JSON client over libcurl (CLI)
+ *  - tkm_loadgen.h   keep-alive mTLS load generator (teekm bench serve)
+ */
+#ifndef TKM_API_H
+#define TKM_API_H
+
+#include "tkm_http.h"
+#include "tkm_jsonrpc.h"
+#include "tkm_metrics.h"
+#include "tkm_ratelimit.h"
+
+#endif
