@@ -82,6 +82,7 @@ static const suite suites[] = {
     {"tee", bench_tee},
     {"eth", bench_eth},
     {"serve", bench_serve},
+    {"policy", bench_policy},
 };
 
 int cmd_bench(int argc, char **argv) {
