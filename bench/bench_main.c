@@ -83,6 +83,7 @@ static const suite suites[] = {
     {"eth", bench_eth},
     {"serve", bench_serve},
     {"verifier", bench_verifier},
+    {"policy", bench_policy},
 };
 
 int cmd_bench(int argc, char **argv) {

@@ -118,6 +118,9 @@ typedef enum {
     X(TKM_ERR_CBOR, 272, "malformed CBOR")                                       \
     X(TKM_ERR_RATLS_EXT, 273, "certificate has no valid RA-TLS evidence extension") \
     X(TKM_ERR_CONFIG, 280, "invalid configuration")                              \
+    X(TKM_ERR_APPROVAL_FORMAT, 290, "malformed approval")                        \
+    X(TKM_ERR_AUDIT_RECORD, 291, "malformed audit record")                       \
+    X(TKM_ERR_STORE_RECORD, 292, "malformed state record")                       \
     /* CRYPTO 3xx */                                                             \
     X(TKM_ERR_CRYPTO, 300, "cryptographic operation failed")                     \
     X(TKM_ERR_BAD_KEY, 301, "invalid key")                                       \
@@ -145,6 +148,9 @@ typedef enum {
     X(TKM_ERR_EXPIRED, 404, "request outside its validity window")               \
     X(TKM_ERR_UNSUPPORTED, 405, "unsupported payload")                           \
     X(TKM_ERR_SLASHABLE, 406, "refused: slashable message")                      \
+    X(TKM_ERR_UNKNOWN_KEY, 410, "unknown or retired key")                        \
+    X(TKM_ERR_QUORUM, 411, "admin approvals do not meet the quorum")             \
+    X(TKM_ERR_POLICY_REF, 412, "policy refers to something it does not define")  \
     /* STORE 5xx */                                                              \
     X(TKM_ERR_STORE, 500, "state store error")                                   \
     X(TKM_ERR_STORE_ROLLBACK, 501, "state is older than the last seen version")  \
@@ -152,6 +158,9 @@ typedef enum {
     X(TKM_ERR_STORE_BUSY, 503, "state store busy")                               \
     X(TKM_ERR_STORE_CLONE, 504, "state belongs to another instance")             \
     X(TKM_ERR_AUDIT_CHAIN, 505, "audit chain broken")                            \
+    X(TKM_ERR_STORE_COUNTER, 510, "monotonic counter missing or unusable")       \
+    X(TKM_ERR_STORE_FORMAT, 511, "unsupported state store format")               \
+    X(TKM_ERR_STORE_CLOSED, 512, "state store failed and was closed")            \
     /* TEE 6xx */                                                                \
     X(TKM_ERR_TEE, 600, "TEE platform error")                                    \
     X(TKM_ERR_TEE_NO_SEAL_KEY, 601, "platform has no seal key")                  \

@@ -16,6 +16,8 @@ static const cli_command commands[] = {
     {"evidence", cmd_evidence, "attestation evidence: evidence verify FILE [--policy] [--collateral] [--at] | evidence show --tls HOST:PORT"},
     {"tx", cmd_tx, "decode a signed transaction; sign-dev (development key files only)"},
     {"calldata", cmd_calldata, "decode ERC-20 / ERC-3643 token calldata"},
+    {"policy", cmd_policy, "check a policy document; evaluate requests against it (offline)"},
+    {"audit", cmd_audit, "export and verify the signed audit log"},
     {NULL, NULL, NULL},
 };
 

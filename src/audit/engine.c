@@ -1,0 +1,833 @@
+/* see tkm_engine.h */
+#include "tkm_engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../crypto/crypto.h"
+
+#define AUDIT_LABEL "audit"
+#define DEFAULT_BATCH 256
+
+typedef struct job {
+    const tkm_sign_request *req;
+    tkm_sign_result *res;
+    tkm_rc rc;
+    int done;
+    struct job *next;
+} job;
+
+typedef struct {
+    char label[TKM_POLICY_NAME_MAX + 1];
+    tkm_secret *sk;
+} key_slot;
+
+struct tkm_engine {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *head, *tail;
+    int busy;
+    tkm_store *store;
+    tkm_audit_writer *audit;
+    tkm_secret *audit_key;
+    uint8_t audit_addr[20];
+    uint8_t instance[32];
+    tkm_policy *policy;
+    key_slot *keys;
+    size_t n_keys;
+    size_t max_batch;
+};
+
+/* ---- small JSON helpers ---- */
+
+static json_t *jaddr(const uint8_t a[20]) {
+    char s[TKM_ETH_ADDR_STR_LEN];
+    tkm_eth_address_checksum(s, a);
+    return json_string(s);
+}
+static json_t *jhex32(const uint8_t h[32]) {
+    char s[67];
+    if (tkm_failed(tkm_hex_encode(s, sizeof s, h, 32, 1))) return NULL;
+    return json_string(s);
+}
+/* json_object_set_new that remembers a failure */
+static void jset(json_t *o, const char *k, json_t *v, int *err) {
+    if (!v || json_object_set_new(o, k, v) != 0) *err = 1;
+}
+
+/* ---- exclusive section (admin operations, open/close work) ---- */
+
+static void enter(tkm_engine *e) {
+    pthread_mutex_lock(&e->mu);
+    while (e->busy) pthread_cond_wait(&e->cv, &e->mu);
+    e->busy = 1;
+    pthread_mutex_unlock(&e->mu);
+}
+static void leave(tkm_engine *e) {
+    pthread_mutex_lock(&e->mu);
+    e->busy = 0;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* ---- keys ---- */
+
+static void key_cache_drop(tkm_engine *e, const char *label) {
+    for (size_t i = 0; i < e->n_keys; i++)
+        if (strcmp(e->keys[i].label, label) == 0) {
+            tkm_secret_free(e->keys[i].sk);
+            e->keys[i] = e->keys[--e->n_keys];
+            return;
+        }
+}
+
+static tkm_rc key_secret(tkm_engine *e, const char *label, const tkm_secret **sk) {
+    *sk = NULL;
+    for (size_t i = 0; i < e->n_keys; i++)
+        if (strcmp(e->keys[i].label, label) == 0) {
+            *sk = e->keys[i].sk;
+            return TKM_RC_OK;
+        }
+    key_slot *nk = realloc(e->keys, (e->n_keys + 1) * sizeof *nk);
+    TKM_ENSURE(nk, TKM_ERR_NOMEM);
+    e->keys = nk;
+    key_slot *k = &e->keys[e->n_keys];
+    memset(k, 0, sizeof *k);
+    snprintf(k->label, sizeof k->label, "%s", label);
+    TKM_TRY(tkm_store_key_unseal(e->store, label, &k->sk));
+    e->n_keys++;
+    *sk = k->sk;
+    return TKM_RC_OK;
+}
+
+static tkm_rc lookup(tkm_engine *e, const char *label, int *found, uint8_t addr[20], tkm_key_status *st) {
+    tkm_store_key_info ki;
+    *found = 0;
+    *st = TKM_KEY_UNKNOWN;
+    memset(addr, 0, 20);
+    if (strcmp(label, AUDIT_LABEL) == 0) return TKM_RC_OK; /* the audit key never signs requests */
+    TKM_TRY(tkm_store_key_info_get(e->store, label, found, &ki));
+    if (!*found || ki.role != TKM_KEY_ROLE_SIGNER) {
+        *found = 0;
+        return TKM_RC_OK;
+    }
+    memcpy(addr, ki.address, 20);
+    *st = ki.status == TKM_STORE_KEY_ACTIVE ? TKM_KEY_ACTIVE : TKM_KEY_RETIRED;
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_engine_key_lookup(tkm_engine *e, const char *label, int *found, uint8_t addr[20], tkm_key_status *status) {
+    enter(e);
+    tkm_rc rc = lookup(e, label, found, addr, status);
+    leave(e);
+    return rc;
+}
+
+/* ---- one decision inside the batch transaction ---- */
+
+static json_t *approvers_json(const tkm_decision *d) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < d->n_used; i++)
+        if (json_array_append_new(a, jaddr(d->used_signer[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* Append a decimal integer (hot path: no printf). */
+static tkm_rc wr_u64(tkm_wr *w, uint64_t v) {
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return tkm_wr_put(w, d + sizeof d - n, n);
+}
+
+/* A JCS string: escapes per RFC 8785 (input is valid UTF-8: labels, ids, our own details). */
+static tkm_rc jcs_str(tkm_wr *w, const char *s) {
+    static const char hexd[] = "0123456789abcdef";
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            TKM_TRY(tkm_wr_u8(w, '\\'));
+            TKM_TRY(tkm_wr_u8(w, (uint8_t)c));
+        } else if (c < 0x20) {
+            const char *esc = c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+            if (esc)
+                TKM_TRY(tkm_wr_str(w, esc));
+            else {
+                char u[7] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15], 0};
+                TKM_TRY(tkm_wr_str(w, u));
+            }
+        } else {
+            TKM_TRY(tkm_wr_u8(w, (uint8_t)c));
+        }
+    }
+    return tkm_wr_u8(w, '"');
+}
+
+static tkm_rc jcs_hex(tkm_wr *w, const uint8_t *b, size_t n) {
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    TKM_TRY(tkm_hex_encode_wr(w, b, n, 1));
+    return tkm_wr_u8(w, '"');
+}
+
+static tkm_rc jcs_dec(tkm_wr *w, const tkm_u256 *v) {
+    uint64_t small;
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    if (tkm_u256_to_u64(v, &small)) {
+        TKM_TRY(wr_u64(w, small));
+    } else {
+        char d[TKM_U256_DEC_MAX + 1];
+        tkm_u256_to_dec(v, d);
+        TKM_TRY(tkm_wr_str(w, d));
+    }
+    return tkm_wr_u8(w, '"');
+}
+
+/* ,"name":<integer> */
+static tkm_rc jcs_int_field(tkm_wr *w, const char *name_quoted, uint64_t v) {
+    TKM_TRY(tkm_wr_str(w, name_quoted));
+    return wr_u64(w, v);
+}
+
+/*
+ * The body of a transaction decision, written directly in canonical (RFC
+ * 8785) form: keys in sorted order, addresses as lower-case hex (no EIP-55
+ * keccak per address on the hot path). Verification re-canonicalizes every
+ * record, so a mistake here cannot go unnoticed.
+ */
+static tkm_rc tx_body(tkm_wr *w, const tkm_engine *e, const tkm_intent *it, const tkm_decision *d) {
+    const tkm_policy *p = e->policy;
+    TKM_TRY(tkm_wr_str(w, "{\"action\":\""));
+    TKM_TRY(tkm_wr_str(w, tkm_action_name(it->action)));
+    TKM_TRY(tkm_wr_u8(w, '"'));
+    if (it->has_amount) {
+        TKM_TRY(tkm_wr_str(w, ",\"amount\":"));
+        TKM_TRY(jcs_dec(w, &it->amount));
+    }
+    if (d->allow) {
+        TKM_TRY(tkm_wr_str(w, ",\"approvers\":["));
+        for (size_t i = 0; i < d->n_used; i++) {
+            if (i) TKM_TRY(tkm_wr_u8(w, ','));
+            TKM_TRY(jcs_hex(w, d->used_signer[i], 20));
+        }
+        TKM_TRY(tkm_wr_u8(w, ']'));
+    }
+    if (it->asset_kind == TKM_ASSET_NATIVE)
+        TKM_TRY(tkm_wr_str(w, ",\"asset\":\"native\""));
+    else if (it->asset_kind == TKM_ASSET_CONTRACT) {
+        TKM_TRY(tkm_wr_str(w, ",\"asset\":"));
+        TKM_TRY(jcs_hex(w, it->asset_contract, 20));
+    }
+    if (d->asset >= 0) {
+        TKM_TRY(tkm_wr_str(w, ",\"assetName\":"));
+        TKM_TRY(jcs_str(w, p->assets[d->asset].name));
+    }
+    if (it->has_calldata) {
+        TKM_TRY(tkm_wr_str(w, ",\"calldataHash\":"));
+        TKM_TRY(jcs_hex(w, it->calldata_hash, 32));
+    }
+    if (it->has_chain_id) TKM_TRY(jcs_int_field(w, ",\"chainId\":", it->chain_id));
+    if (!d->allow) {
+        TKM_TRY(tkm_wr_str(w, ",\"detail\":"));
+        TKM_TRY(jcs_str(w, d->detail));
+    } else {
+        TKM_TRY(tkm_wr_str(w, d->idempotent ? ",\"idempotent\":true" : ",\"idempotent\":false"));
+    }
+    TKM_TRY(tkm_wr_str(w, ",\"key\":"));
+    TKM_TRY(jcs_str(w, it->key_label));
+    TKM_TRY(tkm_wr_str(w, ",\"keyAddress\":"));
+    TKM_TRY(jcs_hex(w, it->key, 20));
+    if (it->has_nonce) TKM_TRY(jcs_int_field(w, ",\"nonce\":", it->nonce));
+    TKM_TRY(tkm_wr_str(w, ",\"payloadHash\":"));
+    TKM_TRY(jcs_hex(w, it->payload_hash, 32));
+    TKM_TRY(jcs_int_field(w, ",\"policyVersion\":", p->version));
+    if (!d->allow) {
+        TKM_TRY(tkm_wr_str(w, ",\"reason\":"));
+        TKM_TRY(jcs_str(w, tkm_reason_name(d->reason)));
+    }
+    TKM_TRY(tkm_wr_str(w, ",\"requestId\":"));
+    TKM_TRY(jcs_str(w, it->request_id));
+    TKM_TRY(tkm_wr_str(w, ",\"rule\":"));
+    if (d->rule_id[0])
+        TKM_TRY(jcs_str(w, d->rule_id));
+    else
+        TKM_TRY(tkm_wr_str(w, "null"));
+    if (it->has_selector) {
+        TKM_TRY(tkm_wr_str(w, ",\"selector\":"));
+        TKM_TRY(jcs_hex(w, it->selector, 4));
+    }
+    if (it->has_to) {
+        TKM_TRY(tkm_wr_str(w, ",\"to\":"));
+        TKM_TRY(jcs_hex(w, it->to, 20));
+    }
+    TKM_TRY(jcs_int_field(w, ",\"txType\":", it->tx_type));
+    TKM_TRY(tkm_wr_str(w, ",\"value\":"));
+    TKM_TRY(jcs_dec(w, &it->value));
+    return tkm_wr_u8(w, '}');
+}
+
+static tkm_rc audit_decision(tkm_engine *e, const tkm_intent *it, const tkm_decision *d, uint64_t *seq) {
+    if (it->payload == TKM_PAYLOAD_TX) {
+        tkm_wr w;
+        tkm_wr_init(&w, TKM_AUDIT_LINE_MAX / 2);
+        tkm_rc rc = tx_body(&w, e, it, d);
+        if (tkm_ok(rc))
+            rc = tkm_audit_add_canonical(e->audit, d->now, d->allow ? TKM_AUDIT_SIGN_ALLOWED : TKM_AUDIT_SIGN_REJECTED,
+                                         w.p, w.len, seq);
+        tkm_wr_free(&w);
+        return rc;
+    }
+    json_t *b = json_object(), *ij = NULL;
+    TKM_ENSURE(b, TKM_ERR_NOMEM);
+    int err = 0;
+    tkm_rc rc = tkm_intent_to_json(&ij, it, e->policy);
+    if (tkm_failed(rc)) {
+        json_decref(b);
+        return rc;
+    }
+    jset(b, "requestId", json_string(it->request_id), &err);
+    jset(b, "key", json_string(it->key_label), &err);
+    jset(b, "keyAddress", jaddr(it->key), &err);
+    jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+    jset(b, "payloadHash", jhex32(it->payload_hash), &err);
+    jset(b, "rule", d->rule_id[0] ? json_string(d->rule_id) : json_null(), &err);
+    if (d->allow) {
+        jset(b, "idempotent", json_boolean(d->idempotent), &err);
+        jset(b, "approvers", approvers_json(d), &err);
+    } else {
+        jset(b, "reason", json_string(tkm_reason_name(d->reason)), &err);
+        jset(b, "detail", json_string(d->detail), &err);
+    }
+    jset(b, "intent", ij, &err);
+    if (!err) rc = tkm_audit_add(e->audit, d->now, d->allow ? TKM_AUDIT_SIGN_ALLOWED : TKM_AUDIT_SIGN_REJECTED, b, seq);
+    json_decref(b);
+    TKM_ENSURE(!err, TKM_ERR_NOMEM);
+    return rc;
+}
+
+static tkm_rc decide_one(tkm_engine *e, const tkm_sign_request *req, tkm_sign_result *res) {
+    memset(res, 0, sizeof *res);
+    tkm_intent it = req->intent;
+    tkm_key_status st = req->key_status;
+    int found = 0;
+    if (req->sign) {
+        uint8_t addr[20];
+        TKM_TRY(lookup(e, it.key_label, &found, addr, &st));
+        if (found) memcpy(it.key, addr, 20);
+    }
+    tkm_policy_state ps;
+    tkm_store_policy_state(e->store, &ps);
+    tkm_eval_input in = {
+        .policy = e->policy,
+        .intent = &it,
+        .key_status = st,
+        .approvals = req->approvals,
+        .n_approvals = req->n_approvals,
+        .instance_id = e->instance,
+        .now = tkm_store_observe_time(e->store, req->host_now),
+        .state = &ps,
+    };
+    tkm_decision *d = &res->decision;
+    TKM_TRY(tkm_policy_evaluate(d, &in));
+    res->policy_version = e->policy->version;
+    if (d->allow && d->idempotent) {
+        static _Thread_local tkm_store_request rq;
+        TKM_TRY(tkm_store_request_get(e->store, it.request_id, &found, &rq));
+        TKM_ENSURE(found, TKM_ERR_INTERNAL);
+        snprintf(d->rule_id, sizeof d->rule_id, "%s", rq.rule_id);
+        if (rq.result_len == TKM_SECP_SIG_LEN) {
+            memcpy(res->sig, rq.result, TKM_SECP_SIG_LEN);
+            res->has_sig = 1;
+        }
+    } else if (d->allow) {
+        if (req->sign) {
+            const tkm_secret *sk;
+            TKM_TRY(key_secret(e, it.key_label, &sk));
+            TKM_TRY(tkm_secp_sign(res->sig, sk, it.payload_hash));
+            res->has_sig = 1;
+        }
+        const char *asset = d->charge ? e->policy->assets[e->policy->rules[d->rule].asset].name : "";
+        TKM_TRY(tkm_store_record_allowed(e->store, &it, d, e->policy->version, asset, res->has_sig ? res->sig : NULL,
+                                         res->has_sig ? TKM_SECP_SIG_LEN : 0));
+    }
+    return audit_decision(e, &it, d, &res->audit_seq);
+}
+
+/* Run jobs in one transaction. Every job gets rc; results only count when OK. */
+static void run_batch(tkm_engine *e, job **jobs, size_t n) {
+    tkm_rc rc = tkm_store_begin(e->store);
+    for (size_t i = 0; tkm_ok(rc) && i < n; i++) rc = decide_one(e, jobs[i]->req, jobs[i]->res);
+    if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
+    if (tkm_ok(rc)) rc = tkm_store_commit(e->store);
+    else if (tkm_store_in_txn(e->store)) {
+        tkm_audit_discard(e->audit);
+        tkm_store_rollback(e->store);
+    }
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->rc = rc;
+        if (tkm_failed(rc)) memset(jobs[i]->res, 0, sizeof *jobs[i]->res); /* nothing is released */
+    }
+}
+
+tkm_rc tkm_engine_sign(tkm_engine *e, const tkm_sign_request *req, tkm_sign_result *res) {
+    job me = {req, res, TKM_RC_OK, 0, NULL};
+    job *batch[1024];
+    pthread_mutex_lock(&e->mu);
+    if (e->tail)
+        e->tail->next = &me;
+    else
+        e->head = &me;
+    e->tail = &me;
+    while (!me.done) {
+        if (!e->busy) {
+            e->busy = 1;
+            size_t n = 0;
+            size_t cap = e->max_batch < 1024 ? e->max_batch : 1024;
+            while (e->head && n < cap) {
+                batch[n++] = e->head;
+                e->head = e->head->next;
+            }
+            if (!e->head) e->tail = NULL;
+            pthread_mutex_unlock(&e->mu);
+            run_batch(e, batch, n);
+            pthread_mutex_lock(&e->mu);
+            for (size_t i = 0; i < n; i++) batch[i]->done = 1;
+            e->busy = 0;
+            pthread_cond_broadcast(&e->cv);
+        } else {
+            pthread_cond_wait(&e->cv, &e->mu);
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    return me.rc;
+}
+
+tkm_rc tkm_engine_sign_batch(tkm_engine *e, const tkm_sign_request *reqs, tkm_sign_result *res, tkm_rc *rcs, size_t n) {
+    TKM_ARG_CHECK(n >= 1 && n <= 1024);
+    job js[1024], *jp[1024];
+    for (size_t i = 0; i < n; i++) {
+        js[i] = (job){&reqs[i], &res[i], TKM_RC_OK, 0, NULL};
+        jp[i] = &js[i];
+    }
+    enter(e);
+    run_batch(e, jp, n);
+    leave(e);
+    for (size_t i = 0; i < n; i++) rcs[i] = js[i].rc;
+    return js[0].rc;
+}
+
+/* One audited event in its own commit (inside the exclusive section). */
+static tkm_rc audit_alone(tkm_engine *e, tkm_audit_event type, const json_t *body, int64_t host_now, uint64_t *seq) {
+    TKM_TRY(tkm_store_begin(e->store));
+    int64_t now = tkm_store_observe_time(e->store, host_now);
+    tkm_rc rc = tkm_audit_add(e->audit, now, type, body, seq);
+    if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
+    if (tkm_ok(rc)) return tkm_store_commit(e->store);
+    tkm_audit_discard(e->audit);
+    tkm_store_rollback(e->store);
+    return rc;
+}
+
+tkm_rc tkm_engine_reject(tkm_engine *e, const char *request_id, const char *key_label, tkm_reason reason,
+                         const char *detail, int64_t host_now, uint64_t *audit_seq) {
+    json_t *b = json_object();
+    TKM_ENSURE(b, TKM_ERR_NOMEM);
+    int err = 0;
+    jset(b, "requestId", request_id ? json_string(request_id) : json_null(), &err);
+    jset(b, "key", key_label ? json_string(key_label) : json_null(), &err);
+    jset(b, "reason", json_string(tkm_reason_name(reason)), &err);
+    jset(b, "detail", json_string(detail ? detail : ""), &err);
+    jset(b, "rule", json_null(), &err);
+    tkm_rc rc = TKM_RC(TKM_ERR_NOMEM);
+    if (!err) {
+        enter(e);
+        jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+        rc = err ? TKM_RC(TKM_ERR_NOMEM) : audit_alone(e, TKM_AUDIT_SIGN_REJECTED, b, host_now, audit_seq);
+        leave(e);
+    }
+    json_decref(b);
+    return rc;
+}
+
+tkm_rc tkm_engine_audit_event(tkm_engine *e, tkm_audit_event type, const json_t *body, int64_t host_now) {
+    TKM_ARG_CHECK(type == TKM_AUDIT_ATTESTATION_PRODUCED);
+    enter(e);
+    tkm_rc rc = audit_alone(e, type, body, host_now, NULL);
+    leave(e);
+    return rc;
+}
+
+/* ---- open / init ---- */
+
+static tkm_engine *engine_alloc(const tkm_engine_opts *o) {
+    tkm_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    e->max_batch = o->max_batch ? o->max_batch : DEFAULT_BATCH;
+    return e;
+}
+
+void tkm_engine_close(tkm_engine *e) {
+    if (!e) return;
+    for (size_t i = 0; i < e->n_keys; i++) tkm_secret_free(e->keys[i].sk);
+    free(e->keys);
+    tkm_audit_writer_free(e->audit);
+    tkm_store_close(e->store);
+    tkm_secret_free(e->audit_key);
+    tkm_policy_free(e->policy);
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+static tkm_rc load_active_policy(tkm_engine *e) {
+    uint8_t *pj = NULL;
+    size_t pn = 0;
+    int found = 0;
+    TKM_TRY(tkm_store_policy_active(e->store, &pj, &pn, &found));
+    if (!found) {
+        tkm_err_detail_set("the state has no active policy");
+        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
+    }
+    tkm_rc rc = tkm_policy_load(&e->policy, pj, pn);
+    free(pj);
+    return rc;
+}
+
+static tkm_rc state_opened(tkm_engine *e, int64_t now) {
+    json_t *b = json_object();
+    TKM_ENSURE(b, TKM_ERR_NOMEM);
+    int err = 0;
+    jset(b, "instanceId", jhex32(e->instance), &err);
+    jset(b, "stateVersion", json_integer((json_int_t)tkm_store_version(e->store)), &err);
+    jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+    jset(b, "teekm", json_string(TKM_VERSION), &err);
+    tkm_rc rc = err ? TKM_RC(TKM_ERR_NOMEM) : audit_alone(e, TKM_AUDIT_STATE_OPENED, b, now, NULL);
+    json_decref(b);
+    return rc;
+}
+
+static json_t *policy_body(const tkm_policy *p, const tkm_policy *prev, const tkm_approval_check *c, size_t n,
+                           int unapproved) {
+    json_t *b = json_object(), *ap = json_array();
+    int err = !b || !ap;
+    if (!err) {
+        jset(b, "version", json_integer((json_int_t)p->version), &err);
+        jset(b, "hash", jhex32(p->hash), &err);
+        jset(b, "previousVersion", prev ? json_integer((json_int_t)prev->version) : json_null(), &err);
+        jset(b, "previousHash", prev ? jhex32(prev->hash) : json_null(), &err);
+        for (size_t i = 0; i < n; i++)
+            if (c[i].ok && json_array_append_new(ap, jaddr(c[i].signer)) != 0) err = 1;
+        jset(b, "approvers", ap, &err);
+        ap = NULL;
+        if (unapproved) jset(b, "unapproved", json_true(), &err);
+    }
+    json_decref(ap);
+    if (err) {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}
+
+tkm_rc tkm_engine_init(tkm_engine **out, const tkm_engine_opts *o, const uint8_t *instance_id, const uint8_t *policy_json,
+                       size_t policy_len, int64_t now) {
+    *out = NULL;
+    tkm_rc rc;
+    json_t *b = NULL;
+    tkm_engine *e = engine_alloc(o);
+    if (!e) {
+        if (o->counter.close) o->counter.close(o->counter.ctx);
+        TKM_ENSURE(0, TKM_ERR_NOMEM);
+    }
+    tkm_policy *p = NULL;
+    rc = tkm_policy_load(&p, policy_json, policy_len);
+    if (tkm_failed(rc)) {
+        if (o->counter.close) o->counter.close(o->counter.ctx);
+        goto out;
+    }
+    tkm_store_opts so = {.dir = o->dir, .seal_key = o->seal_key, .counter = o->counter, .fast_unsafe = o->fast_unsafe};
+    TKM_CHECK_GOTO(rc, tkm_store_create(&e->store, &so, instance_id));
+    memcpy(e->instance, tkm_store_instance_id(e->store), 32);
+    uint8_t pub[65];
+    TKM_CHECK_GOTO(rc, tkm_secp_keygen(&e->audit_key));
+    TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, e->audit_key));
+    tkm_eth_address(e->audit_addr, pub);
+    TKM_CHECK_GOTO(rc, tkm_audit_writer_new(&e->audit, e->store, e->audit_key, o->sign_every_record));
+    /* the store's first transaction is open: everything below commits as version 1, or not at all */
+    int64_t t = tkm_store_observe_time(e->store, now);
+    tkm_store_key_info ki = {.label = AUDIT_LABEL, .role = TKM_KEY_ROLE_AUDIT, .created = t};
+    memcpy(ki.address, e->audit_addr, 20);
+    TKM_CHECK_GOTO(rc, tkm_store_key_put(e->store, &ki, e->audit_key));
+    TKM_CHECK_GOTO(rc, tkm_store_policy_put(e->store, p, t));
+    b = json_object();
+    int err = !b;
+    if (!err) {
+        jset(b, "instanceId", jhex32(e->instance), &err);
+        jset(b, "auditAddress", jaddr(e->audit_addr), &err);
+        jset(b, "storeFormat", json_integer(TKM_STORE_FORMAT), &err);
+        jset(b, "teekm", json_string(TKM_VERSION), &err);
+    }
+    if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_audit_add(e->audit, t, TKM_AUDIT_INIT, b, NULL));
+    json_decref(b);
+    b = policy_body(p, NULL, NULL, 0, 0);
+    if (!b) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_audit_add(e->audit, t, TKM_AUDIT_POLICY_ACTIVATED, b, NULL));
+    TKM_CHECK_GOTO(rc, tkm_audit_flush(e->audit));
+    TKM_CHECK_GOTO(rc, tkm_store_commit(e->store));
+    e->policy = p;
+    p = NULL;
+    TKM_CHECK_GOTO(rc, state_opened(e, now));
+    *out = e;
+    e = NULL;
+    rc = TKM_RC_OK;
+out:
+    if (e && e->store && tkm_store_in_txn(e->store)) {
+        if (e->audit) tkm_audit_discard(e->audit);
+        tkm_store_rollback(e->store);
+    }
+    json_decref(b);
+    tkm_policy_free(p);
+    tkm_engine_close(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_open(tkm_engine **out, const tkm_engine_opts *o, int64_t now) {
+    *out = NULL;
+    tkm_rc rc;
+    tkm_engine *e = engine_alloc(o);
+    if (!e) {
+        if (o->counter.close) o->counter.close(o->counter.ctx);
+        TKM_ENSURE(0, TKM_ERR_NOMEM);
+    }
+    tkm_store_opts so = {.dir = o->dir, .seal_key = o->seal_key, .counter = o->counter, .fast_unsafe = o->fast_unsafe};
+    TKM_CHECK_GOTO(rc, tkm_store_open(&e->store, &so));
+    memcpy(e->instance, tkm_store_instance_id(e->store), 32);
+    TKM_CHECK_GOTO(rc, tkm_store_key_unseal(e->store, AUDIT_LABEL, &e->audit_key));
+    uint8_t pub[65];
+    TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, e->audit_key));
+    tkm_eth_address(e->audit_addr, pub);
+    TKM_CHECK_GOTO(rc, tkm_audit_writer_new(&e->audit, e->store, e->audit_key, o->sign_every_record));
+    TKM_CHECK_GOTO(rc, load_active_policy(e));
+    TKM_CHECK_GOTO(rc, state_opened(e, now));
+    *out = e;
+    e = NULL;
+    rc = TKM_RC_OK;
+out:
+    tkm_engine_close(e);
+    return rc;
+}
+
+/* ---- admin ---- */
+
+typedef struct {
+    const tkm_engine *e;
+    const tkm_policy *np;
+} pu_ctx;
+static void pu_digest(uint8_t out[static 32], void *ctx, uint64_t expires_at) {
+    pu_ctx *c = ctx;
+    tkm_policy_update_digest(out, c->e->instance, c->np->version, c->np->hash, c->e->policy->version,
+                             c->e->policy->hash, expires_at);
+}
+static tkm_rc used_cb(void *ctx, const uint8_t digest[static 32], const uint8_t signer[static 20], int *used) {
+    return tkm_store_approval_used(ctx, digest, signer, used);
+}
+
+static tkm_rc mark_used(tkm_engine *e, const tkm_approval_check *c, size_t n, const char *context) {
+    for (size_t i = 0; i < n; i++)
+        if (c[i].ok) TKM_TRY(tkm_store_approval_use(e->store, c[i].digest, c[i].signer, context));
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_engine_policy_activate(tkm_engine *e, const uint8_t *json, size_t len, const tkm_approval *a, size_t n,
+                                  int64_t host_now, int allow_unapproved) {
+    TKM_ARG_CHECK(n <= TKM_APPROVALS_MAX && (a || !n));
+    tkm_policy *np = NULL;
+    TKM_TRY(tkm_policy_load(&np, json, len));
+    tkm_approval_check checks[TKM_APPROVALS_MAX];
+    memset(checks, 0, sizeof checks);
+    json_t *b = NULL;
+    tkm_rc rc;
+    enter(e);
+    if (np->version <= e->policy->version) {
+        tkm_err_detail_set("policy version %llu does not exceed the active version %llu",
+                           (unsigned long long)np->version, (unsigned long long)e->policy->version);
+        TKM_GOTO(rc, TKM_ERR_POLICY_VERSION);
+    }
+    int64_t now = tkm_store_max_time(e->store) > host_now ? tkm_store_max_time(e->store) : host_now;
+    if (!allow_unapproved) {
+        unsigned count;
+        pu_ctx pc = {e, np};
+        TKM_CHECK_GOTO(rc, tkm_admin_quorum_check(e->policy, a, n, now, pu_digest, &pc, used_cb, e->store, checks, &count));
+    }
+    b = policy_body(np, e->policy, checks, n, allow_unapproved);
+    if (!b) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    now = tkm_store_observe_time(e->store, host_now);
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "policy v%llu", (unsigned long long)np->version);
+    rc = tkm_store_policy_put(e->store, np, now);
+    if (tkm_ok(rc)) rc = mark_used(e, checks, n, ctx);
+    if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_POLICY_ACTIVATED, b, NULL);
+    if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
+    if (tkm_ok(rc)) rc = tkm_store_commit(e->store);
+    else {
+        tkm_audit_discard(e->audit);
+        tkm_store_rollback(e->store);
+    }
+    if (tkm_ok(rc)) {
+        tkm_policy_free(e->policy);
+        e->policy = np;
+        np = NULL;
+    }
+out:
+    leave(e);
+    json_decref(b);
+    tkm_policy_free(np);
+    return rc;
+}
+
+typedef struct {
+    const tkm_engine *e;
+    const char *request_id, *label;
+    tkm_key_event ev;
+    const uint8_t *key;
+} ke_ctx;
+static void ke_digest(uint8_t out[static 32], void *ctx, uint64_t expires_at) {
+    ke_ctx *c = ctx;
+    tkm_key_event_digest(out, c->e->instance, c->request_id, c->ev, c->label, c->key, c->e->policy->version,
+                         expires_at);
+}
+
+tkm_rc tkm_engine_key_event(tkm_engine *e, tkm_key_event ev, const char *request_id, const char *label,
+                            const tkm_secret *import_key, const tkm_approval *a, size_t n, int64_t host_now,
+                            uint8_t addr[20]) {
+    memset(addr, 0, 20);
+    TKM_ARG_CHECK(n <= TKM_APPROVALS_MAX && (a || !n) && request_id && label);
+    TKM_ARG_CHECK((ev == TKM_KEY_EVENT_IMPORT) == (import_key != NULL));
+    TKM_ENSURE(tkm_request_id_ok(request_id, strlen(request_id)), TKM_ERR_REQUEST);
+    tkm_approval_check checks[TKM_APPROVALS_MAX];
+    memset(checks, 0, sizeof checks);
+    tkm_secret *newkey = NULL;
+    json_t *b = NULL;
+    tkm_rc rc;
+    enter(e);
+    tkm_store_key_info ki;
+    int found = 0;
+    TKM_CHECK_GOTO(rc, tkm_store_key_info_get(e->store, label, &found, &ki));
+    int creating = ev == TKM_KEY_EVENT_GENERATE || ev == TKM_KEY_EVENT_IMPORT;
+    if (strcmp(label, AUDIT_LABEL) == 0 || (found && ki.role != TKM_KEY_ROLE_SIGNER)) {
+        tkm_err_detail_set("label %s is reserved", label);
+        TKM_GOTO(rc, TKM_ERR_FORBIDDEN);
+    }
+    if (creating && found) {
+        tkm_err_detail_set("a key labelled %s already exists", label);
+        TKM_GOTO(rc, TKM_ERR_EXISTS);
+    }
+    if (!creating && (!found || ki.status != TKM_STORE_KEY_ACTIVE)) {
+        tkm_err_detail_set("no active key labelled %s", label);
+        TKM_GOTO(rc, TKM_ERR_UNKNOWN_KEY);
+    }
+    uint8_t pub[65], subject[20] = {0}, old_addr[20] = {0};
+    if (!creating) memcpy(old_addr, ki.address, 20);
+    if (ev == TKM_KEY_EVENT_IMPORT) {
+        TKM_CHECK_GOTO(rc, tkm_secp_seckey_check(import_key));
+        TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, import_key));
+        tkm_eth_address(subject, pub);
+    } else if (!creating) {
+        memcpy(subject, old_addr, 20);
+    }
+    int64_t now = tkm_store_max_time(e->store) > host_now ? tkm_store_max_time(e->store) : host_now;
+    unsigned count;
+    ke_ctx kc = {e, request_id, label, ev, ev == TKM_KEY_EVENT_GENERATE ? NULL : subject};
+    TKM_CHECK_GOTO(rc, tkm_admin_quorum_check(e->policy, a, n, now, ke_digest, &kc, used_cb, e->store, checks, &count));
+    if (ev == TKM_KEY_EVENT_GENERATE || ev == TKM_KEY_EVENT_ROTATE) TKM_CHECK_GOTO(rc, tkm_secp_keygen(&newkey));
+    const tkm_secret *sk = ev == TKM_KEY_EVENT_IMPORT ? import_key : newkey;
+    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    now = tkm_store_observe_time(e->store, host_now);
+    tkm_store_key_info nk = {.role = TKM_KEY_ROLE_SIGNER, .status = TKM_STORE_KEY_ACTIVE, .created = now};
+    snprintf(nk.label, sizeof nk.label, "%s", label);
+    if (sk) {
+        rc = tkm_secp_pubkey(pub, sk);
+        if (tkm_ok(rc)) {
+            tkm_eth_address(nk.address, pub);
+            rc = tkm_store_key_put(e->store, &nk, sk);
+        }
+    } else {
+        rc = tkm_store_key_set_status(e->store, label, TKM_STORE_KEY_RETIRED);
+        memcpy(nk.address, old_addr, 20);
+    }
+    char ctx[128];
+    snprintf(ctx, sizeof ctx, "key %s %s", tkm_key_event_name(ev), request_id);
+    if (tkm_ok(rc)) rc = mark_used(e, checks, n, ctx);
+    b = json_object();
+    json_t *ap = json_array();
+    int err = !b || !ap;
+    for (size_t i = 0; !err && i < n; i++)
+        if (checks[i].ok && json_array_append_new(ap, jaddr(checks[i].signer)) != 0) err = 1;
+    if (!err) {
+        jset(b, "requestId", json_string(request_id), &err);
+        jset(b, "label", json_string(label), &err);
+        jset(b, "address", jaddr(nk.address), &err);
+        if (ev == TKM_KEY_EVENT_ROTATE) jset(b, "oldAddress", jaddr(old_addr), &err);
+        jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+        jset(b, "approvers", ap, &err);
+        ap = NULL;
+    }
+    json_decref(ap);
+    if (tkm_ok(rc) && err) rc = TKM_RC(TKM_ERR_NOMEM);
+    static const tkm_audit_event evmap[] = {TKM_AUDIT_KEY_GENERATED, TKM_AUDIT_KEY_IMPORTED, TKM_AUDIT_KEY_ROTATED,
+                                            TKM_AUDIT_KEY_RETIRED};
+    if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, evmap[ev], b, NULL);
+    if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
+    if (tkm_ok(rc)) rc = tkm_store_commit(e->store);
+    else {
+        tkm_audit_discard(e->audit);
+        tkm_store_rollback(e->store);
+    }
+    if (tkm_ok(rc)) {
+        key_cache_drop(e, label);
+        memcpy(addr, nk.address, 20);
+    }
+out:
+    leave(e);
+    json_decref(b);
+    tkm_secret_free(newkey);
+    return rc;
+}
+
+/* ---- accessors ---- */
+
+void tkm_engine_instance_id(const tkm_engine *e, uint8_t out[32]) { memcpy(out, e->instance, 32); }
+void tkm_engine_audit_address(const tkm_engine *e, uint8_t out[20]) { memcpy(out, e->audit_addr, 20); }
+
+void tkm_engine_policy_info(tkm_engine *e, uint64_t *version, uint8_t hash[32]) {
+    enter(e);
+    *version = e->policy->version;
+    memcpy(hash, e->policy->hash, 32);
+    leave(e);
+}
+
+tkm_rc tkm_engine_with_policy(tkm_engine *e, tkm_rc (*fn)(void *ctx, const tkm_policy *p), void *ctx) {
+    enter(e);
+    tkm_rc rc = fn(ctx, e->policy);
+    leave(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_audit_export(tkm_engine *e, tkm_audit_out_fn fn, void *ctx) {
+    enter(e);
+    tkm_rc rc = tkm_audit_export(e->store, fn, ctx);
+    leave(e);
+    return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * tkm_engine.h — the decision pipeline teekmd serves: one signing request =
+ * evaluate (policy) + record (store) + audit + sign, committed durably as a
+ * unit, with group commit.
+ *
+ * Concurrency: tkm_engine_sign may be called from any number of threads.
+ * Requests queue; one caller at a time becomes the leader, takes up to
+ * max_batch queued requests and runs them in one store transaction, in queue
+ * order (each sees the state left by the ones before it), appends one audit
+ * record per decision, signs the last audit record, commits once (fsync),
+ * advances the monotonic counter, and only then hands out decisions and
+ * signatures. If anything fails before that point, every request of the
+ * batch gets the error and nothing is released. Admin operations run alone,
+ * in the same queue discipline.
+ *
+ * Keys: signing keys and the audit key live sealed in the store; the engine
+ * unseals a signing key on first use and keeps it as a tkm_secret until the
+ * key is rotated/retired or the engine closes.
+ *
+ * Time: each request carries the host time; the engine uses
+ * max(host time, largest time seen), recorded with the batch.
+ *
+ * Ownership: tkm_engine_init/open return an engine freed by tkm_engine_close.
+ * The counter in the options is owned by the engine from then on.
+ * Secret?: yes (holds keys). Results never contain key material.
+ */
+#ifndef TKM_ENGINE_H
+#define TKM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../policy/policy.h"
+#include "../store/store.h"
+#include "tkm_audit.h"
+
+typedef struct tkm_engine tkm_engine;
+
+typedef struct {
+    const char *dir;
+    const tkm_secret *seal_key; /* 32 bytes */
+    tkm_counter counter;        /* owned by the engine */
+    int fast_unsafe;            /* tests only: synchronous=NORMAL */
+    int sign_every_record;      /* audit: sign every record, not just the last of each commit */
+    size_t max_batch;           /* 0 = 256 */
+} tkm_engine_opts;
+
+/*
+ * Create a new state in o->dir with its first policy (installed without
+ * approvals: it is part of what is attested), a fresh audit key, and the
+ * audit records init, policy_activated, state_opened.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_init(tkm_engine **out, const tkm_engine_opts *o,
+                                               const uint8_t *instance_id, const uint8_t *policy_json,
+                                               size_t policy_len, int64_t now);
+/* Open an existing state (verified by the store) and audit state_opened. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_open(tkm_engine **out, const tkm_engine_opts *o, int64_t now);
+/* NULL-safe; waits for nothing: call when no other thread uses the engine. */
+TKM_API void tkm_engine_close(tkm_engine *e);
+
+typedef struct {
+    tkm_intent intent;       /* built by the caller (key label, payload, …) */
+    tkm_approval approvals[TKM_APPROVALS_MAX];
+    size_t n_approvals;
+    int64_t host_now;
+    int sign;                /* 1: sign with the stored key; 0: decide and record only (offline eval) */
+    tkm_key_status key_status; /* used when sign == 0 (the caller knows the key) */
+} tkm_sign_request;
+
+typedef struct {
+    tkm_decision decision;
+    int has_sig;
+    uint8_t sig[TKM_SECP_SIG_LEN]; /* r ‖ s ‖ recid over intent.payload_hash */
+    uint64_t audit_seq;
+    uint64_t policy_version;
+} tkm_sign_result;
+
+/*
+ * Decide, record, audit and (if allowed and req->sign) sign one request.
+ * Thread-safe (group commit). Returns: OK when a decision was committed
+ * (allow or deny: see res->decision); a store/crypto error when none was.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_sign(tkm_engine *e, const tkm_sign_request *req, tkm_sign_result *res);
+/* The same for n requests in one commit, on the caller's thread. rcs[i] per request. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_sign_batch(tkm_engine *e, const tkm_sign_request *reqs,
+                                                     tkm_sign_result *res, tkm_rc *rcs, size_t n);
+/* Audit a request that could not be turned into an intent (reason, detail: no secrets). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_reject(tkm_engine *e, const char *request_id, const char *key_label,
+                                                 tkm_reason reason, const char *detail, int64_t host_now,
+                                                 uint64_t *audit_seq);
+
+/* Key lookup for intent building: *found, address, status. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_lookup(tkm_engine *e, const char *label, int *found,
+                                                     uint8_t addr[20], tkm_key_status *status);
+
+/*
+ * Admin operations, each approved by the admins quorum of the active policy
+ * (tkm_approval.h: PolicyUpdate / KeyEvent typed data), each audited.
+ * allow_unapproved = 1 skips the quorum (offline eval tool only; audited as such).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_policy_activate(tkm_engine *e, const uint8_t *json, size_t len,
+                                                          const tkm_approval *a, size_t n, int64_t host_now,
+                                                          int allow_unapproved);
+/* key: NULL to generate; an imported secret otherwise (then ev must be IMPORT). Out: addr. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_event(tkm_engine *e, tkm_key_event ev, const char *request_id,
+                                                    const char *label, const tkm_secret *import_key,
+                                                    const tkm_approval *a, size_t n, int64_t host_now,
+                                                    uint8_t addr[20]);
+/* Audit an event produced elsewhere (attestation_produced). body borrowed. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_audit_event(tkm_engine *e, tkm_audit_event type, const json_t *body,
+                                                      int64_t host_now);
+
+/* Accessors (thread-safe). */
+TKM_API void tkm_engine_instance_id(const tkm_engine *e, uint8_t out[32]);
+TKM_API void tkm_engine_audit_address(const tkm_engine *e, uint8_t out[20]);
+TKM_API void tkm_engine_policy_info(tkm_engine *e, uint64_t *version, uint8_t hash[32]);
+/*
+ * Run fn with the active policy (borrowed for the duration of the call, under
+ * the engine lock): for building intents against the listed assets.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_with_policy(tkm_engine *e, tkm_rc (*fn)(void *ctx, const tkm_policy *p),
+                                                      void *ctx);
+/* Export the audit log (JSON Lines) through fn. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_audit_export(tkm_engine *e, tkm_audit_out_fn fn, void *ctx);
+
+#endif

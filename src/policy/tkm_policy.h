@@ -1,0 +1,178 @@
+/*
+ * tkm_policy.h — the policy document: strict loading, canonical hash, lookups.
+ *
+ * The format is documented in docs/policy.md (with a complete example). The
+ * loader rejects, with TKM_ERR_POLICY_DOC / TKM_ERR_POLICY_REF (or the JSON
+ * error of the offending field) and the JSON path of the problem in the error
+ * detail ("rules[2].to[1]: unknown address book @exchanges"):
+ *  - unknown fields anywhere, missing required fields, wrong JSON types;
+ *  - dangling references (assets, groups, address books);
+ *  - duplicate rule ids, duplicate list entries (addresses, chain ids,
+ *    selectors, keys), two assets with the same (chain, contract), two native
+ *    assets on one chain;
+ *  - anything ambiguous: an allow rule without an action, limits on a rule
+ *    that has no asset, limits or approvals on a deny rule, chain_ids that
+ *    contradict the asset's chain, fields that do not apply to the action,
+ *    amounts with more fractional digits than the asset's decimals.
+ * Amounts are decimal strings in the asset's units, converted exactly to base
+ * units (tkm_u256_from_units). The policy hash is Keccak-256 over the RFC 8785
+ * (JCS) canonical form of the document as given.
+ *
+ * Ownership: tkm_policy_load returns a policy the caller frees with
+ * tkm_policy_free. The structure is read-only after loading; all pointers in
+ * it are owned by the policy and live until tkm_policy_free.
+ * Secret?: no. Thread-safety: a loaded policy may be read from any number of
+ * threads at once.
+ */
+#ifndef TKM_POLICY_H
+#define TKM_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/core.h"
+#include "../crypto/crypto.h"
+
+#define TKM_POLICY_FORMAT 1
+#define TKM_POLICY_MAX_BYTES ((size_t)1 << 20)
+#define TKM_POLICY_NAME_MAX 64       /* ids, labels, group/book/asset names */
+#define TKM_POLICY_MAX_RULES 512
+#define TKM_POLICY_MAX_LIST 4096     /* entries in one list (addresses, chains, …) */
+#define TKM_POLICY_MAX_GROUP 64      /* members of one approver group / admins */
+#define TKM_POLICY_MAX_APPROVAL_REQS 8
+#define TKM_POLICY_MAX_VALIDITY_CAP 2592000 /* max_validity_seconds <= 30 days */
+#define TKM_POLICY_MAX_WINDOW 31536000      /* window_limit.seconds <= 365 days */
+#define TKM_POLICY_TD_STR_MAX 256    /* typed-data matcher strings */
+
+typedef enum {
+    TKM_ACTION_ANY = 0, /* deny rules only: "action" absent */
+    TKM_ACTION_TRANSFER = 1,
+    TKM_ACTION_APPROVE = 2,
+    TKM_ACTION_CONTRACT_CALL = 3,
+    TKM_ACTION_TYPED_DATA = 4,
+    TKM_ACTION_DEPLOY = 5,
+} tkm_action;
+
+/* Returns: "transfer", … ("any" for TKM_ACTION_ANY). */
+TKM_API const char *tkm_action_name(tkm_action a);
+/* Returns: OK and *a for a known action name, TKM_ERR_FORMAT otherwise. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_action_parse(tkm_action *a, const char *s);
+
+typedef enum { TKM_STANDARD_NONE = 0, TKM_STANDARD_ERC20 = 1, TKM_STANDARD_ERC3643 = 2 } tkm_token_standard;
+
+typedef struct {
+    uint8_t b[TKM_ETH_ADDR_LEN];
+} tkm_addr;
+
+typedef struct {
+    char name[TKM_POLICY_NAME_MAX + 1];
+    uint64_t chain_id;
+    int native;                    /* 1: the chain's native coin; 0: a token contract */
+    tkm_addr contract;             /* tokens only */
+    tkm_token_standard standard;   /* tokens only */
+    unsigned decimals;
+} tkm_policy_asset;
+
+/* Approver groups and address books: a name and a set of addresses. */
+typedef struct {
+    char name[TKM_POLICY_NAME_MAX + 1];
+    tkm_addr *addrs;
+    size_t n;
+} tkm_policy_set;
+
+typedef struct {
+    size_t group; /* index into groups */
+    unsigned threshold;
+} tkm_policy_approval_req;
+
+typedef struct {
+    char id[TKM_POLICY_NAME_MAX + 1];
+    int allow; /* 1 allow, 0 deny */
+    /* keys: any, or labels and/or addresses */
+    int keys_any;
+    char (*key_labels)[TKM_POLICY_NAME_MAX + 1];
+    size_t n_key_labels;
+    tkm_addr *key_addrs;
+    size_t n_key_addrs;
+    tkm_action action;
+    int has_asset;
+    size_t asset; /* index into assets */
+    /* chains: absent = any (or the asset's chain) */
+    uint64_t *chain_ids;
+    size_t n_chain_ids;
+    /* destination: absent = any */
+    int has_to;
+    tkm_addr *to_addrs;
+    size_t n_to_addrs;
+    size_t *to_books; /* indexes into address_books */
+    size_t n_to_books;
+    /* contract calls */
+    int has_selectors;
+    uint8_t (*selectors)[4];
+    size_t n_selectors;
+    /* typed-data matchers (each optional) */
+    int has_typed_data;
+    char *td_name, *td_version, *td_primary_type; /* NULL = not constrained */
+    int has_td_verifying_contract;
+    tkm_addr td_verifying_contract;
+    /* amounts in base units */
+    int has_max_amount;
+    tkm_u256 max_amount;
+    int has_max_value;
+    tkm_u256 max_value; /* wei */
+    int has_window;
+    tkm_u256 window_amount;
+    uint64_t window_seconds;
+    tkm_policy_approval_req approvals[TKM_POLICY_MAX_APPROVAL_REQS];
+    size_t n_approvals;
+    int has_valid_from, has_valid_until;
+    int64_t valid_from, valid_until; /* unix seconds; the rule is in effect for valid_from <= now < valid_until */
+    unsigned tx_types; /* bit i set: transaction type i allowed; default types 0, 1, 2 */
+} tkm_policy_rule;
+
+typedef struct tkm_policy {
+    uint64_t version;
+    uint8_t hash[TKM_KECCAK256_LEN];
+    uint64_t max_validity_seconds;
+    unsigned admin_threshold;
+    tkm_addr *admins;
+    size_t n_admins;
+    tkm_policy_set *groups;
+    size_t n_groups;
+    tkm_policy_set *books;
+    size_t n_books;
+    tkm_policy_asset *assets;
+    size_t n_assets;
+    tkm_policy_rule *rules;
+    size_t n_rules;
+    unsigned tx_types_named; /* union of the rules' tx_types */
+    uint8_t *canonical;      /* JCS bytes of the document (what the hash covers) */
+    size_t canonical_len;
+} tkm_policy;
+
+/*
+ * Parse and validate a policy document.
+ * Out: *out (caller frees with tkm_policy_free), NULL on failure.
+ * Returns: OK; TKM_ERR_POLICY_DOC, TKM_ERR_POLICY_REF or a JSON/decimal/address
+ * error with the path in tkm_err_detail().
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_policy_load(tkm_policy **out, const uint8_t *json, size_t len);
+/* NULL-safe. */
+TKM_API void tkm_policy_free(tkm_policy *p);
+
+/* Returns: index of the asset with that name, or -1. */
+TKM_API long tkm_policy_asset_by_name(const tkm_policy *p, const char *name);
+/*
+ * The asset a payload moves: the chain's native asset (contract == NULL) or
+ * the token at contract on that chain. Returns: index or -1 when not listed.
+ */
+TKM_API long tkm_policy_asset_find(const tkm_policy *p, uint64_t chain_id, const uint8_t *contract);
+/* Returns: 1 when addr is in the set. */
+TKM_API int tkm_policy_set_has(const tkm_policy_set *s, const uint8_t addr[static TKM_ETH_ADDR_LEN]);
+/* Returns: 1 when addr is an admin. */
+TKM_API int tkm_policy_is_admin(const tkm_policy *p, const uint8_t addr[static TKM_ETH_ADDR_LEN]);
+
+/* Parse a time: JSON integer (unix seconds) or "YYYY-MM-DDTHH:MM:SSZ". Used for valid_from/until. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_policy_parse_time(int64_t *out, const json_t *v, const char *path);
+
+#endif
