@@ -41,6 +41,7 @@ int bench_attest(const bench_opts *o);
 int bench_tee(const bench_opts *o);
 int bench_eth(const bench_opts *o);
 int bench_serve(const bench_opts *o);
+int bench_verifier(const bench_opts *o);
 int bench_policy(const bench_opts *o);
 
 #endif

@@ -82,6 +82,7 @@ static const suite suites[] = {
     {"tee", bench_tee},
     {"eth", bench_eth},
     {"serve", bench_serve},
+    {"verifier", bench_verifier},
     {"policy", bench_policy},
 };
 

@@ -172,6 +172,8 @@ struct tkm_appraisal_policy {
     size_t n_sim_meas, n_sim_keys;
     uint8_t (*sim_meas)[48];
     uint8_t (*sim_keys)[65];
+    unsigned key_release; /* bit per tkm_platform listed under "keyRelease" */
+    uint8_t hash[32];     /* SHA-256 of the document's canonical (RFC 8785) form */
 };
 
 #define DEFAULT_ACCEPTED                                                                                   \
@@ -231,10 +233,32 @@ tkm_rc tkm_appraisal_policy_parse(tkm_appraisal_policy **out, const uint8_t *buf
     if (!pol) return TKM_RC(TKM_ERR_NOMEM);
     static const char *const fields[] = {"version", "acceptedTcbStatuses", "toleratedAdvisoryIds",
                                          "maxEvidenceAgeSeconds", "requireNonce", "sgx", "tdx", "tdxOptions",
-                                         "snp", "snpOptions", "sim", NULL};
+                                         "snp", "snpOptions", "sim", "keyRelease", NULL};
     TKM_CHECK_GOTO(rc, tkm_json_load(&j, buf, len, &lim));
     TKM_CHECK_GOTO(rc, tkm_json_check_fields(j, "", fields));
     TKM_CHECK_GOTO(rc, tkm_json_int(j, "", "version", 1, 1, 1, &v, NULL));
+    {
+        tkm_wr cw;
+        tkm_wr_init(&cw, 0);
+        rc = tkm_json_canonical(j, &cw);
+        if (tkm_ok(rc)) rc = tkm_sha256(pol->hash, cw.p, cw.len);
+        tkm_wr_free(&cw);
+        if (tkm_failed(rc)) goto out;
+    }
+    /* platforms whose instances may receive their state key from the verifier */
+    TKM_CHECK_GOTO(rc, parr(j, "keyRelease", &a, 4));
+    for (size_t i = 0; a && i < json_array_size(a); i++) {
+        json_t *e = json_array_get(a, i);
+        const char *name = json_is_string(e) ? json_string_value(e) : "";
+        tkm_platform kp = TKM_PLATFORM_UNKNOWN;
+        for (int k = TKM_PLATFORM_SGX; k <= TKM_PLATFORM_SIM; k++)
+            if (strcmp(name, tkm_platform_name((tkm_platform)k)) == 0) kp = (tkm_platform)k;
+        if (kp == TKM_PLATFORM_UNKNOWN || (pol->key_release >> kp) & 1) {
+            rc = pfail("keyRelease", "entries must be distinct platform names (sgx, tdx, snp, sim)");
+            goto out;
+        }
+        pol->key_release |= 1u << kp;
+    }
     /* TCB statuses */
     pol->accepted = DEFAULT_ACCEPTED;
     TKM_CHECK_GOTO(rc, parr(j, "acceptedTcbStatuses", &a, 7));
@@ -411,6 +435,14 @@ out:
     json_decref(j);
     tkm_appraisal_policy_free(pol);
     return rc;
+}
+
+void tkm_appraisal_policy_hash(const tkm_appraisal_policy *p, uint8_t out[static 32]) {
+    memcpy(out, p->hash, 32);
+}
+
+int tkm_appraisal_policy_key_release(const tkm_appraisal_policy *p, tkm_platform platform) {
+    return (unsigned)platform < 32 && ((p->key_release >> platform) & 1);
 }
 
 /* ---- appraisal rules ---- */

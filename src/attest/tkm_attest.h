@@ -132,11 +132,72 @@ TKM_API tkm_platform tkm_collateral_vendor(const tkm_collateral *c) TKM_NONNULL(
 /* NULL-safe. */
 TKM_API void tkm_collateral_free(tkm_collateral *c);
 
+/*
+ * ---- collateral lookup (for fetchers and caches) ----
+ * Which collateral a piece of evidence needs, and what a parsed collateral
+ * covers. Nothing here verifies anything: a fetched collateral is still
+ * checked in full by tkm_appraise.
+ */
+typedef struct {
+    uint8_t fmc, bl, tee, snp, ucode; /* SEV-SNP TCB_VERSION components (fmc: Turin only) */
+} tkm_snp_tcb;
+/* Split a TCB_VERSION: Milan/Genoa bl=byte 0, tee=1, snp=6, ucode=7; Turin fmc=0, bl=1, tee=2, snp=3, ucode=7. */
+TKM_API void tkm_snp_tcb_split(uint64_t tcb, int turin, tkm_snp_tcb *out) TKM_NONNULL(3);
+
+typedef struct {
+    tkm_platform platform;
+    /* SGX / TDX: from the PCK certificate carried in the quote */
+    uint8_t fmspc[6];
+    int pck_ca_platform;     /* 1: issued by the PCK Platform CA; 0: by the Processor CA */
+    /* SNP */
+    const char *snp_product; /* "Milan", "Genoa" or "Turin" from the report's CPUID (v3+), NULL when unknown */
+    uint8_t chip_id[64];
+    uint64_t reported_tcb;
+    int snp_vlek;            /* signed by a VLEK (not available from the KDS VCEK endpoint) */
+    int snp_chip_masked;     /* MASK_CHIP_KEY: chip_id is zero, no VCEK can be looked up */
+} tkm_collateral_id;
+
+/*
+ * Out: *out for the evidence (sim: platform only).
+ * Returns: OK; TKM_ERR_X509 (the quote's PCK chain or its SGX extension does
+ * not parse, or its issuer is not a PCK CA); TKM_ERR_NOMEM.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_evidence_collateral_id(const tkm_evidence *ev, tkm_collateral_id *out)
+    TKM_NONNULL(1, 2);
+
+typedef struct {
+    tkm_platform vendor;  /* SGX (Intel, SGX and TDX alike) or SNP */
+    /* Intel */
+    char tcb_id[8];       /* TCB info id: "SGX" or "TDX" */
+    uint8_t fmspc[6];
+    int pck_ca_platform;  /* the PCK CRL is the Platform CA's (1) or the Processor CA's (0) */
+    /* AMD */
+    char product[32];     /* productName extension, e.g. "Milan-B0" */
+    uint8_t hwid[64];
+    size_t hwid_len;      /* 0 (VLEK), 8 (Turin) or 64 */
+    tkm_snp_tcb tcb;
+    int is_vlek;
+    /* both: Intel = earliest nextUpdate of TCB info, QE identity, root CA CRL and PCK CRL;
+     * AMD = the certificate's notAfter */
+    int64_t next_update;
+} tkm_collateral_info;
+
+/* Out: *out describing c. */
+TKM_API void tkm_collateral_info_get(const tkm_collateral *c, tkm_collateral_info *out) TKM_NONNULL(1, 2);
+
 /* ---- appraisal policy (JSON, docs/verifier.md) ---- */
 typedef struct tkm_appraisal_policy tkm_appraisal_policy;
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_appraisal_policy_parse(tkm_appraisal_policy **out, const uint8_t *json,
                                                           size_t len) TKM_NONNULL(1);
 TKM_API void tkm_appraisal_policy_free(tkm_appraisal_policy *p);
+/* Out: out = SHA-256 of the policy document's RFC 8785 canonical form (what registries record). */
+TKM_API void tkm_appraisal_policy_hash(const tkm_appraisal_policy *p, uint8_t out[static 32]) TKM_NONNULL(1, 2);
+/*
+ * Returns: 1 when the policy lists the platform under "keyRelease": a
+ * verifier may then release the instance's state key (HPKE-wrapped) after a
+ * valid appraisal of that platform's evidence; 0 otherwise.
+ */
+TKM_API int tkm_appraisal_policy_key_release(const tkm_appraisal_policy *p, tkm_platform platform) TKM_NONNULL(1);
 
 /* ---- appraisal ---- */
 typedef struct {

@@ -117,6 +117,7 @@ typedef enum {
     X(TKM_ERR_CLAIMS_NONCANONICAL, 271, "attestation claims not in canonical form")\
     X(TKM_ERR_CBOR, 272, "malformed CBOR")                                       \
     X(TKM_ERR_RATLS_EXT, 273, "certificate has no valid RA-TLS evidence extension") \
+    X(TKM_ERR_CONFIG, 280, "invalid configuration")                              \
     X(TKM_ERR_APPROVAL_FORMAT, 290, "malformed approval")                        \
     X(TKM_ERR_AUDIT_RECORD, 291, "malformed audit record")                       \
     X(TKM_ERR_STORE_RECORD, 292, "malformed state record")                       \
@@ -173,6 +174,10 @@ typedef enum {
     X(TKM_ERR_TEE_KEY_MISMATCH, 613, "TLS key does not match the attested claims") \
     X(TKM_ERR_TEE_SIM_KEY, 614, "sim platform key file unusable")                \
     X(TKM_ERR_TEE_SEAL, 615, "platform refused to derive the seal key")          \
+    X(TKM_ERR_NONCE_UNKNOWN, 660, "nonce was not issued by this verifier")       \
+    X(TKM_ERR_NOT_REGISTERED, 661, "instance is not registered")                 \
+    X(TKM_ERR_REGISTRATION_STALE, 662, "instance registration is stale: re-attest") \
+    X(TKM_ERR_COLLATERAL_UNAVAILABLE, 663, "attestation collateral unavailable") \
     /* AUTH 7xx */                                                               \
     X(TKM_ERR_UNAUTHENTICATED, 700, "unauthenticated")                           \
     X(TKM_ERR_FORBIDDEN, 701, "forbidden")                                       \

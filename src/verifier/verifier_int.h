@@ -1,0 +1,47 @@
+/*
+ * verifier_int.h — private to src/verifier/: file helpers shared by the key
+ * store, the collateral cache and the service. Not part of the interface.
+ */
+#ifndef TKM_VERIFIER_INT_H
+#define TKM_VERIFIER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../core/core.h"
+
+/*
+ * Read a whole regular file (O_NOFOLLOW) of at most max bytes. With
+ * secret_mode, group/other permission bits are refused (TKM_ERR_PERMISSIONS).
+ * Out: *out (malloc'd, caller frees; wipe first when secret), *len.
+ */
+tkm_rc vfile_read(const char *path, size_t max, int secret_mode, uint8_t **out, size_t *len);
+/* Create path exclusively (O_EXCL|O_NOFOLLOW) with mode, write, fsync. TKM_ERR_EXISTS when present. */
+tkm_rc vfile_create(const char *path, mode_t mode, const void *data, size_t len);
+/* Replace path atomically: write path.tmp.<pid>, fsync, rename, fsync the directory. */
+tkm_rc vfile_replace(const char *path, mode_t mode, const void *data, size_t len);
+/* "dir/name" into buf. Returns: OK or TKM_ERR_TOO_LARGE. */
+tkm_rc vpath_join(char *buf, size_t cap, const char *dir, const char *name);
+
+/* ---- HTTPS GET (libcurl), vhttp.c ---- */
+typedef struct {
+    long status;    /* HTTP status */
+    uint8_t *body;  /* malloc'd */
+    size_t len;
+    char *header;   /* value of the first header found among the names asked for (malloc'd, NUL-terminated) */
+    size_t header_len;
+} vhttp_resp;
+
+/*
+ * GET url over HTTPS only (no redirects, TLS >= 1.2, peer and host verified
+ * against ca_file or the system store). Any completed HTTP exchange is OK
+ * (read out->status); body over max_body is TKM_ERR_TOO_LARGE.
+ * Returns: OK; TKM_ERR_NETWORK (connect/TLS/transfer, detail says which);
+ * TKM_ERR_TIMEOUT; TKM_ERR_TOO_LARGE; TKM_ERR_NOMEM.
+ */
+tkm_rc vhttp_get(const char *url, const char *ca_file, unsigned timeout_s, size_t max_body,
+                 const char *const *header_names, vhttp_resp *out);
+void vhttp_resp_free(vhttp_resp *r);
+
+#endif
