@@ -1547,8 +1547,11 @@ static int make_listener(tkm_api_server *s, uint16_t port, uint16_t *bound_port)
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     int one = 1;
+    /* No SO_REUSEPORT: with it a second process of the same user could bind the
+     * same port and silently take a share of the connections (and port 0 could
+     * be handed a port another reuseport server already holds). One socket,
+     * shared by every loop through dup(), makes a busy port a hard error. */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
         /* inherited by accepted sockets: small TLS records must not wait for delayed ACKs */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
@@ -1620,14 +1623,20 @@ tkm_rc tkm_api_server_start(tkm_api_server *s) {
     s->loops = calloc(s->cfg.threads, sizeof *s->loops);
     TKM_ENSURE(s->loops, TKM_ERR_NOMEM);
     s->n_loops = s->cfg.threads;
-    uint16_t port = s->cfg.port;
+    uint16_t got = 0;
+    int lfd = make_listener(s, s->cfg.port, &got);
+    TKM_ENSURE(lfd >= 0, TKM_ERR_LISTEN);
+    s->port = got;
     for (unsigned i = 0; i < s->n_loops; i++) {
-        uint16_t got = 0;
-        int fd = make_listener(s, port, &got);
+        /* every loop accepts on its own descriptor of the one listening socket,
+         * so that a drain can close each loop's copy independently */
+        int fd = i + 1 < s->n_loops ? fcntl(lfd, F_DUPFD_CLOEXEC, 0) : lfd;
+        if (fd < 0) close(lfd);
         TKM_ENSURE(fd >= 0, TKM_ERR_LISTEN);
-        if (i == 0) port = s->port = got;
         s->loops[i].idx = i;
-        TKM_TRY(loop_init(s, &s->loops[i], fd));
+        tkm_rc rc = loop_init(s, &s->loops[i], fd);
+        if (tkm_failed(rc) && fd != lfd) close(lfd);
+        TKM_TRY(rc);
     }
     int need_pool = 0;
     for (size_t i = 0; i < s->n_routes; i++) {
