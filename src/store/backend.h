@@ -41,6 +41,9 @@ struct store_backend {
                       const uint8_t mac[32]);
     /* t == 0: every table; from_k (may be NULL) = first key to visit within t */
     tkm_rc (*scan)(store_backend *b, unsigned t, const uint8_t *from_k, size_t from_kn, backend_row_fn fn, void *ctx);
+    /* the largest key <= k in table t: *out (malloc'd) and *found */
+    tkm_rc (*seek_le)(store_backend *b, unsigned t, const uint8_t *k, size_t kn, uint8_t **out, size_t *out_n,
+                      int *found);
     void (*close)(store_backend *b);
 };
 

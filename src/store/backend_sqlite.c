@@ -19,6 +19,7 @@ enum {
     ST_ROW_PUT,
     ST_SCAN_ALL,
     ST_SCAN_T,
+    ST_SEEK_LE,
     ST_COUNT
 };
 
@@ -34,6 +35,7 @@ static const char *const SQL[ST_COUNT] = {
                     "ON CONFLICT(t, k) DO UPDATE SET v = excluded.v, mac = excluded.mac"),
     [ST_SCAN_ALL] = "SELECT t, k, v, mac FROM rows ORDER BY t, k",
     [ST_SCAN_T] = "SELECT t, k, v, mac FROM rows WHERE t = ?1 AND k >= ?2 ORDER BY k",
+    [ST_SEEK_LE] = "SELECT k FROM rows WHERE t = ?1 AND k <= ?2 ORDER BY k DESC LIMIT 1",
 };
 
 static const char SCHEMA[] =
@@ -214,6 +216,42 @@ static tkm_rc sq_scan(store_backend *b, unsigned t, const uint8_t *from_k, size_
     return r;
 }
 
+static tkm_rc sq_seek_le(store_backend *b, unsigned t, const uint8_t *k, size_t kn, uint8_t **out, size_t *out_n,
+                         int *found) {
+    sq_backend *q = (sq_backend *)b;
+    sqlite3_stmt *st = q->st[ST_SEEK_LE];
+    *out = NULL;
+    *out_n = 0;
+    *found = 0;
+    TKM_ENSURE(kn <= INT32_MAX, TKM_ERR_TOO_LARGE);
+    sqlite3_bind_int(st, 1, (int)t);
+    sqlite3_bind_blob(st, 2, kn ? (const void *)k : "", (int)kn, SQLITE_STATIC);
+    tkm_rc r = TKM_RC_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_BLOB) {
+            tkm_err_detail_set("a state row has the wrong shape");
+            r = TKM_RC(TKM_ERR_STORE_TAMPER);
+        } else {
+            size_t n = (size_t)sqlite3_column_bytes(st, 0);
+            const uint8_t *v = sqlite3_column_blob(st, 0);
+            uint8_t *c = malloc(n ? n : 1);
+            if (!c) {
+                r = TKM_RC(TKM_ERR_NOMEM);
+            } else {
+                if (n) memcpy(c, v, n);
+                *out = c;
+                *out_n = n;
+                *found = 1;
+            }
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = sq_fail(q->db, rc, "seek");
+    }
+    done(st);
+    return r;
+}
+
 static void sq_close(store_backend *b) {
     sq_backend *q = (sq_backend *)b;
     if (!q) return;
@@ -307,6 +345,7 @@ tkm_rc store_sqlite_open(store_backend **out, const char *path, int create, int 
     q->b.row_insert = sq_row_insert;
     q->b.row_put = sq_row_put;
     q->b.scan = sq_scan;
+    q->b.seek_le = sq_seek_le;
     q->b.close = sq_close;
     *out = &q->b;
     q = NULL;

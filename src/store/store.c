@@ -20,7 +20,7 @@ static const char *const TABLE_NAMES[] = {"?", "key", "policy", "request", "nonc
 #define HEAD_MAGIC "TKH1"
 #define HEAD_LEN (4 + 8 + 32 + 8 + 8 + 8 + 32 + 32)
 #define SEALED_KEY_LEN (TKM_AEAD_RANDOM_OVERHEAD + 32)
-#define MAX_KEYS 4096
+#define MAX_KEYS TKM_STORE_MAX_KEYS
 
 /* 320-bit cumulative sums so that any number of 256-bit amounts can be added. */
 typedef struct {
@@ -53,11 +53,45 @@ struct tkm_store {
     bucket *buckets;
     size_t n_buckets, cap_buckets, saved_n_buckets;
     size_t *saved_lens;
-    tkm_store_key_info *keyinfo;
-    size_t n_keys;
+    tkm_store_key_info *keyinfo; /* sorted by label */
+    size_t n_keys, cap_keys;
 };
 
 static const uint8_t *k_row(const tkm_store *s) { return tkm_secret_ptr(s->keys); }
+
+/* Room for one more entry in the key cache (grows geometrically). */
+static tkm_rc keycache_reserve(tkm_store *s) {
+    if (s->n_keys < s->cap_keys) return TKM_RC_OK;
+    size_t cap = s->cap_keys ? s->cap_keys * 2 : 64;
+    tkm_store_key_info *nk = realloc(s->keyinfo, cap * sizeof *nk);
+    TKM_ENSURE(nk, TKM_ERR_NOMEM);
+    s->keyinfo = nk;
+    s->cap_keys = cap;
+    return TKM_RC_OK;
+}
+
+/* Binary search of the sorted cache: the index of label, or where it would go. */
+static size_t keycache_find(const tkm_store *s, const char *label, int *found) {
+    size_t lo = 0, hi = s->n_keys;
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->keyinfo[mid].label, label);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int keyinfo_cmp(const void *a, const void *b) {
+    return strcmp(((const tkm_store_key_info *)a)->label, ((const tkm_store_key_info *)b)->label);
+}
 static const uint8_t *k_head(const tkm_store *s) { return tkm_secret_ptr(s->keys) + 64; }
 static const uint8_t *k_seal(const tkm_store *s) { return tkm_secret_ptr(s->keys) + 96; }
 
@@ -468,15 +502,12 @@ static int verify_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const 
         c->rc = key_decode(&info, k, kn, v, vn, &sealed, &sl);
         if (tkm_failed(c->rc)) return 1;
         if (s->n_keys >= MAX_KEYS) {
+            tkm_err_detail_set("more than %d keys", MAX_KEYS);
             c->rc = TKM_RC(TKM_ERR_LIMIT);
             return 1;
         }
-        tkm_store_key_info *nk = realloc(s->keyinfo, (s->n_keys + 1) * sizeof *nk);
-        if (!nk) {
-            c->rc = TKM_RC(TKM_ERR_NOMEM);
-            return 1;
-        }
-        s->keyinfo = nk;
+        c->rc = keycache_reserve(s);
+        if (tkm_failed(c->rc)) return 1;
         s->keyinfo[s->n_keys++] = info;
         break;
     }
@@ -533,6 +564,10 @@ static tkm_rc verify_all(tkm_store *s) {
         rc = tamper("the audit log tail does not match the head");
     if (tkm_ok(rc)) {
         s->policy_version = c.policy_version;
+        /* rows come in key byte order, which is label order; sort anyway: lookups binary-search */
+        if (s->n_keys > 1) qsort(s->keyinfo, s->n_keys, sizeof *s->keyinfo, keyinfo_cmp);
+        for (size_t i = 1; tkm_ok(rc) && i < s->n_keys; i++)
+            if (strcmp(s->keyinfo[i - 1].label, s->keyinfo[i].label) == 0) rc = tamper("two key rows share a label");
         if (c.n_spends) qsort(c.spends, c.n_spends, sizeof *c.spends, spend_cmp);
         for (size_t i = 0; tkm_ok(rc) && i < c.n_spends; i++)
             if (c.spends[i].t > s->h.max_time - TKM_POLICY_MAX_WINDOW)
@@ -1006,17 +1041,18 @@ static tkm_rc key_row(tkm_wr *w, const tkm_store_key_info *info, const uint8_t *
 }
 
 static tkm_rc keycache_set(tkm_store *s, const tkm_store_key_info *info) {
-    size_t i = 0;
-    while (i < s->n_keys && strcmp(s->keyinfo[i].label, info->label) < 0) i++;
-    if (i < s->n_keys && strcmp(s->keyinfo[i].label, info->label) == 0) {
+    int found;
+    size_t i = keycache_find(s, info->label, &found);
+    if (found) {
         s->keyinfo[i] = *info;
         return TKM_RC_OK;
     }
-    TKM_ENSURE(s->n_keys < MAX_KEYS, TKM_ERR_LIMIT);
-    tkm_store_key_info *nk = realloc(s->keyinfo, (s->n_keys + 1) * sizeof *nk);
-    TKM_ENSURE(nk, TKM_ERR_NOMEM);
-    s->keyinfo = nk;
-    memmove(&s->keyinfo[i + 1], &s->keyinfo[i], (s->n_keys - i) * sizeof *nk);
+    if (s->n_keys >= MAX_KEYS) {
+        tkm_err_detail_set("more than %d keys", MAX_KEYS);
+        TKM_ENSURE(0, TKM_ERR_LIMIT);
+    }
+    TKM_TRY(keycache_reserve(s));
+    memmove(&s->keyinfo[i + 1], &s->keyinfo[i], (s->n_keys - i) * sizeof *s->keyinfo);
     s->keyinfo[i] = *info;
     s->n_keys++;
     return TKM_RC_OK;
@@ -1073,15 +1109,13 @@ tkm_rc tkm_store_key_set_status(tkm_store *s, const char *label, tkm_store_key_s
 }
 
 tkm_rc tkm_store_key_info_get(tkm_store *s, const char *label, int *found, tkm_store_key_info *out) {
-    *found = 0;
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < s->n_keys; i++)
-        if (strcmp(s->keyinfo[i].label, label) == 0) {
-            *out = s->keyinfo[i];
-            *found = 1;
-        }
+    size_t i = keycache_find(s, label, found);
+    if (*found) *out = s->keyinfo[i];
     return TKM_RC_OK;
 }
+
+size_t tkm_store_key_count(const tkm_store *s) { return s->n_keys; }
 
 tkm_rc tkm_store_key_unseal(tkm_store *s, const char *label, tkm_secret **out) {
     *out = NULL;
@@ -1280,6 +1314,14 @@ static int audit_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const u
 tkm_rc tkm_store_audit_scan(tkm_store *s, uint64_t from_seq, tkm_store_audit_fn fn, void *ctx) {
     if (from_seq < 1) from_seq = 1;
     audit_scan_ctx c = {s, fn, ctx, TKM_RC_OK, from_seq};
-    TKM_TRY(s->b->scan(s->b, T_AUDIT, NULL, 0, audit_row, &c));
+    /* start at the row (one per commit, keyed by its first seq) that holds from_seq */
+    uint8_t want[8], *start = NULL;
+    size_t start_n = 0;
+    int found = 0;
+    be64(want, from_seq);
+    TKM_TRY(s->b->seek_le(s->b, T_AUDIT, want, sizeof want, &start, &start_n, &found));
+    tkm_rc rc = s->b->scan(s->b, T_AUDIT, found ? start : NULL, found ? start_n : 0, audit_row, &c);
+    free(start);
+    TKM_TRY(rc);
     return c.rc;
 }

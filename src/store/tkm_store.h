@@ -42,6 +42,7 @@
 #define TKM_STORE_FORMAT 1
 #define TKM_STORE_RESULT_MAX 1024 /* stored result of a request (e.g. a signature) */
 #define TKM_STORE_DB_NAME "state.db"
+#define TKM_STORE_MAX_KEYS 65536 /* keys (signer + audit) in one state */
 
 typedef struct tkm_store tkm_store;
 
@@ -156,6 +157,8 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_key_info_get(tkm_store *s, const char *
                                                       tkm_store_key_info *out);
 /* Unseal a key's secret. Out: *sk (caller frees with tkm_secret_free). Secret: yes. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_key_unseal(tkm_store *s, const char *label, tkm_secret **sk);
+/* Returns: the number of keys (every role and status). */
+TKM_API size_t tkm_store_key_count(const tkm_store *s);
 /* Out: *n keys listed into out[0..cap) (sorted by label). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_key_list(tkm_store *s, tkm_store_key_info *out, size_t cap, size_t *n);
 
@@ -177,7 +180,11 @@ TKM_API void tkm_store_audit_tail(const tkm_store *s, uint64_t *seq, uint8_t has
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_audit_append(tkm_store *s, uint64_t first_seq, uint32_t count,
                                                       const uint8_t last_hash[32], const uint8_t *lines, size_t len);
-/* Call fn for each record line (newline included) from from_seq on, in order; fn returns non-zero to stop. */
+/*
+ * Call fn for each record line (newline included) from from_seq on, in order;
+ * fn returns non-zero to stop. Starts at the commit that holds from_seq (the
+ * rows before it are not read), so paging through the log costs what it reads.
+ */
 typedef int (*tkm_store_audit_fn)(void *ctx, uint64_t seq, const uint8_t *rec, size_t len);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_audit_scan(tkm_store *s, uint64_t from_seq, tkm_store_audit_fn fn,
                                                     void *ctx);
