@@ -2,6 +2,7 @@
 #include "tkm_engine.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,13 @@ struct tkm_engine {
     key_slot *keys;
     size_t n_keys;
     size_t max_batch;
+    _Atomic int failed; /* the store closed itself for writing */
 };
+
+/* After any commit attempt: remember whether the store closed itself (health checks read it lock-free). */
+static void note_store(tkm_engine *e) {
+    if (e->store && tkm_store_is_failed(e->store)) atomic_store(&e->failed, 1);
+}
 
 /* ---- small JSON helpers ---- */
 
@@ -313,8 +320,52 @@ static tkm_rc audit_decision(tkm_engine *e, const tkm_intent *it, const tkm_deci
     return rc;
 }
 
+/* The sign_rejected body of a request refused before evaluation (same shape as tkm_engine_reject). */
+static json_t *reject_body(const tkm_engine *e, const char *request_id, const char *key_label, tkm_reason reason,
+                           const char *detail) {
+    json_t *b = json_object();
+    int err = !b;
+    if (!err) {
+        jset(b, "requestId", request_id && request_id[0] ? json_string(request_id) : json_null(), &err);
+        jset(b, "key", key_label && key_label[0] ? json_string(key_label) : json_null(), &err);
+        jset(b, "reason", json_string(tkm_reason_name(reason)), &err);
+        jset(b, "detail", json_string(detail ? detail : ""), &err);
+        jset(b, "rule", json_null(), &err);
+        jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+    }
+    if (err) {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}
+
+static tkm_rc decide_other(tkm_engine *e, const tkm_sign_request *req, tkm_sign_result *res) {
+    int64_t now = tkm_store_observe_time(e->store, req->host_now);
+    res->policy_version = e->policy->version;
+    res->decision.now = now;
+    if (req->kind == TKM_JOB_AUDIT) {
+        TKM_ARG_CHECK((req->audit_type == TKM_AUDIT_ACCESS_DENIED || req->audit_type == TKM_AUDIT_ATTESTATION_PRODUCED) &&
+                      req->audit_body);
+        return tkm_audit_add(e->audit, now, req->audit_type, req->audit_body, &res->audit_seq);
+    }
+    TKM_ARG_CHECK(req->kind == TKM_JOB_REJECT);
+    tkm_decision *d = &res->decision;
+    d->allow = 0;
+    d->reason = req->reject_reason;
+    d->rule = -1;
+    d->asset = -1;
+    snprintf(d->detail, sizeof d->detail, "%s", req->reject_detail);
+    json_t *b = reject_body(e, req->intent.request_id, req->intent.key_label, req->reject_reason, req->reject_detail);
+    TKM_ENSURE(b, TKM_ERR_NOMEM);
+    tkm_rc rc = tkm_audit_add(e->audit, now, TKM_AUDIT_SIGN_REJECTED, b, &res->audit_seq);
+    json_decref(b);
+    return rc;
+}
+
 static tkm_rc decide_one(tkm_engine *e, const tkm_sign_request *req, tkm_sign_result *res) {
     memset(res, 0, sizeof *res);
+    if (req->kind != TKM_JOB_SIGN) return decide_other(e, req, res);
     tkm_intent it = req->intent;
     tkm_key_status st = req->key_status;
     int found = 0;
@@ -371,6 +422,7 @@ static void run_batch(tkm_engine *e, job **jobs, size_t n) {
         tkm_audit_discard(e->audit);
         tkm_store_rollback(e->store);
     }
+    note_store(e);
     for (size_t i = 0; i < n; i++) {
         jobs[i]->rc = rc;
         if (tkm_failed(rc)) memset(jobs[i]->res, 0, sizeof *jobs[i]->res); /* nothing is released */
@@ -430,7 +482,11 @@ static tkm_rc audit_alone(tkm_engine *e, tkm_audit_event type, const json_t *bod
     int64_t now = tkm_store_observe_time(e->store, host_now);
     tkm_rc rc = tkm_audit_add(e->audit, now, type, body, seq);
     if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
-    if (tkm_ok(rc)) return tkm_store_commit(e->store);
+    if (tkm_ok(rc)) {
+        rc = tkm_store_commit(e->store);
+        note_store(e);
+        return rc;
+    }
     tkm_audit_discard(e->audit);
     tkm_store_rollback(e->store);
     return rc;
@@ -438,27 +494,16 @@ static tkm_rc audit_alone(tkm_engine *e, tkm_audit_event type, const json_t *bod
 
 tkm_rc tkm_engine_reject(tkm_engine *e, const char *request_id, const char *key_label, tkm_reason reason,
                          const char *detail, int64_t host_now, uint64_t *audit_seq) {
-    json_t *b = json_object();
-    TKM_ENSURE(b, TKM_ERR_NOMEM);
-    int err = 0;
-    jset(b, "requestId", request_id ? json_string(request_id) : json_null(), &err);
-    jset(b, "key", key_label ? json_string(key_label) : json_null(), &err);
-    jset(b, "reason", json_string(tkm_reason_name(reason)), &err);
-    jset(b, "detail", json_string(detail ? detail : ""), &err);
-    jset(b, "rule", json_null(), &err);
-    tkm_rc rc = TKM_RC(TKM_ERR_NOMEM);
-    if (!err) {
-        enter(e);
-        jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
-        rc = err ? TKM_RC(TKM_ERR_NOMEM) : audit_alone(e, TKM_AUDIT_SIGN_REJECTED, b, host_now, audit_seq);
-        leave(e);
-    }
+    enter(e);
+    json_t *b = reject_body(e, request_id, key_label, reason, detail);
+    tkm_rc rc = b ? audit_alone(e, TKM_AUDIT_SIGN_REJECTED, b, host_now, audit_seq) : TKM_RC(TKM_ERR_NOMEM);
+    leave(e);
     json_decref(b);
     return rc;
 }
 
 tkm_rc tkm_engine_audit_event(tkm_engine *e, tkm_audit_event type, const json_t *body, int64_t host_now) {
-    TKM_ARG_CHECK(type == TKM_AUDIT_ATTESTATION_PRODUCED);
+    TKM_ARG_CHECK(type == TKM_AUDIT_ATTESTATION_PRODUCED || type == TKM_AUDIT_ACCESS_DENIED);
     enter(e);
     tkm_rc rc = audit_alone(e, type, body, host_now, NULL);
     leave(e);
@@ -613,6 +658,7 @@ tkm_rc tkm_engine_open(tkm_engine **out, const tkm_engine_opts *o, int64_t now) 
     tkm_store_opts so = {.dir = o->dir, .seal_key = o->seal_key, .counter = o->counter, .fast_unsafe = o->fast_unsafe};
     TKM_CHECK_GOTO(rc, tkm_store_open(&e->store, &so));
     memcpy(e->instance, tkm_store_instance_id(e->store), 32);
+    if (o->open_check) TKM_CHECK_GOTO(rc, o->open_check(o->open_check_ctx, e->instance, tkm_store_version(e->store)));
     TKM_CHECK_GOTO(rc, tkm_store_key_unseal(e->store, AUDIT_LABEL, &e->audit_key));
     uint8_t pub[65];
     TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, e->audit_key));
@@ -680,8 +726,10 @@ tkm_rc tkm_engine_policy_activate(tkm_engine *e, const uint8_t *json, size_t len
     if (tkm_ok(rc)) rc = mark_used(e, checks, n, ctx);
     if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_POLICY_ACTIVATED, b, NULL);
     if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
-    if (tkm_ok(rc)) rc = tkm_store_commit(e->store);
-    else {
+    if (tkm_ok(rc)) {
+        rc = tkm_store_commit(e->store);
+        note_store(e);
+    } else {
         tkm_audit_discard(e->audit);
         tkm_store_rollback(e->store);
     }
@@ -790,8 +838,10 @@ tkm_rc tkm_engine_key_event(tkm_engine *e, tkm_key_event ev, const char *request
                                             TKM_AUDIT_KEY_RETIRED};
     if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, evmap[ev], b, NULL);
     if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
-    if (tkm_ok(rc)) rc = tkm_store_commit(e->store);
-    else {
+    if (tkm_ok(rc)) {
+        rc = tkm_store_commit(e->store);
+        note_store(e);
+    } else {
         tkm_audit_discard(e->audit);
         tkm_store_rollback(e->store);
     }
@@ -830,4 +880,171 @@ tkm_rc tkm_engine_audit_export(tkm_engine *e, tkm_audit_out_fn fn, void *ctx) {
     tkm_rc rc = tkm_audit_export(e->store, fn, ctx);
     leave(e);
     return rc;
+}
+
+/* ---- initial keys, queries ---- */
+
+#define INITIAL_KEYS_PER_COMMIT 256
+
+tkm_rc tkm_engine_keys_initial(tkm_engine *e, const char *const *labels, size_t n, int64_t host_now,
+                               uint8_t (*addrs)[20]) {
+    TKM_ARG_CHECK(labels && (addrs || !n));
+    tkm_rc rc = TKM_RC_OK;
+    json_t *b = NULL;
+    tkm_secret *sk = NULL;
+    enter(e);
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        tkm_store_key_info ki;
+        if (!tkm_key_label_ok(labels[i], strlen(labels[i])) || strcmp(labels[i], AUDIT_LABEL) == 0) {
+            tkm_err_detail_set("label %s is reserved or not 1-64 of A-Z a-z 0-9 _ . -", labels[i]);
+            TKM_GOTO(rc, TKM_ERR_FORMAT);
+        }
+        TKM_CHECK_GOTO(rc, tkm_store_key_info_get(e->store, labels[i], &found, &ki));
+        for (size_t j = 0; !found && j < i; j++) found = strcmp(labels[i], labels[j]) == 0;
+        if (found) {
+            tkm_err_detail_set("a key labelled %s already exists", labels[i]);
+            TKM_GOTO(rc, TKM_ERR_EXISTS);
+        }
+    }
+    for (size_t i = 0; i < n; i += INITIAL_KEYS_PER_COMMIT) {
+        size_t m = n - i < INITIAL_KEYS_PER_COMMIT ? n - i : INITIAL_KEYS_PER_COMMIT;
+        TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+        int64_t now = tkm_store_observe_time(e->store, host_now);
+        for (size_t j = i; tkm_ok(rc) && j < i + m; j++) {
+            uint8_t pub[65];
+            tkm_store_key_info ki = {.role = TKM_KEY_ROLE_SIGNER, .status = TKM_STORE_KEY_ACTIVE, .created = now};
+            snprintf(ki.label, sizeof ki.label, "%s", labels[j]);
+            rc = tkm_secp_keygen(&sk);
+            if (tkm_ok(rc)) rc = tkm_secp_pubkey(pub, sk);
+            if (tkm_ok(rc)) {
+                tkm_eth_address(ki.address, pub);
+                rc = tkm_store_key_put(e->store, &ki, sk);
+            }
+            tkm_secret_free(sk);
+            sk = NULL;
+            b = tkm_ok(rc) ? json_object() : NULL;
+            int err = !b;
+            if (!err) {
+                jset(b, "requestId", json_string("init"), &err);
+                jset(b, "label", json_string(ki.label), &err);
+                jset(b, "address", jaddr(ki.address), &err);
+                jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+                jset(b, "approvers", json_array(), &err);
+                jset(b, "initial", json_true(), &err);
+            }
+            if (tkm_ok(rc) && err) rc = TKM_RC(TKM_ERR_NOMEM);
+            if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_KEY_GENERATED, b, NULL);
+            json_decref(b);
+            b = NULL;
+            if (tkm_ok(rc)) memcpy(addrs[j], ki.address, 20);
+        }
+        if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
+        if (tkm_ok(rc)) {
+            rc = tkm_store_commit(e->store);
+            note_store(e);
+        } else {
+            tkm_audit_discard(e->audit);
+            tkm_store_rollback(e->store);
+        }
+        if (tkm_failed(rc)) goto out;
+    }
+out:
+    leave(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_keys_visit(tkm_engine *e, int with_public, tkm_engine_key_fn fn, void *ctx) {
+    TKM_ARG_CHECK(fn);
+    tkm_rc rc = TKM_RC_OK;
+    tkm_store_key_info *all = NULL;
+    size_t n = 0;
+    enter(e);
+    size_t cap = tkm_store_key_count(e->store);
+    all = malloc((cap ? cap : 1) * sizeof *all);
+    if (!all) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_store_key_list(e->store, all, cap, &n));
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].role != TKM_KEY_ROLE_SIGNER) continue;
+        uint8_t pub[65];
+        if (with_public) {
+            tkm_secret *sk = NULL;
+            TKM_CHECK_GOTO(rc, tkm_store_key_unseal(e->store, all[i].label, &sk));
+            rc = tkm_secp_pubkey(pub, sk);
+            tkm_secret_free(sk);
+            if (tkm_failed(rc)) goto out;
+        }
+        if (fn(ctx, &all[i], with_public ? pub : NULL)) break;
+    }
+out:
+    leave(e);
+    free(all);
+    return rc;
+}
+
+tkm_rc tkm_engine_key_public(tkm_engine *e, const char *label, int *found, tkm_store_key_info *info, uint8_t pub[65]) {
+    *found = 0;
+    memset(pub, 0, 65);
+    tkm_rc rc = TKM_RC_OK;
+    enter(e);
+    TKM_CHECK_GOTO(rc, tkm_store_key_info_get(e->store, label, found, info));
+    if (*found && info->role != TKM_KEY_ROLE_SIGNER) {
+        *found = 0;
+        memset(info, 0, sizeof *info);
+    }
+    if (*found) {
+        tkm_secret *sk = NULL;
+        TKM_CHECK_GOTO(rc, tkm_store_key_unseal(e->store, label, &sk));
+        rc = tkm_secp_pubkey(pub, sk);
+        tkm_secret_free(sk);
+    }
+out:
+    leave(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_request_get(tkm_engine *e, const char *request_id, int *found, tkm_store_request *out) {
+    enter(e);
+    tkm_rc rc = tkm_store_request_get(e->store, request_id, found, out);
+    leave(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_audit_scan(tkm_engine *e, uint64_t from_seq, tkm_store_audit_fn fn, void *ctx) {
+    enter(e);
+    tkm_rc rc = tkm_store_audit_scan(e->store, from_seq, fn, ctx);
+    leave(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_policy_canonical(tkm_engine *e, uint8_t **json, size_t *len) {
+    *json = NULL;
+    *len = 0;
+    enter(e);
+    size_t n = e->policy->canonical_len;
+    uint8_t *c = malloc(n ? n : 1);
+    if (c) {
+        memcpy(c, e->policy->canonical, n);
+        *json = c;
+        *len = n;
+    }
+    leave(e);
+    TKM_ENSURE(c, TKM_ERR_NOMEM);
+    return TKM_RC_OK;
+}
+
+void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint64_t *audit_seq) {
+    uint8_t h[32];
+    enter(e);
+    *state_version = tkm_store_version(e->store);
+    tkm_store_audit_tail(e->store, audit_seq, h);
+    leave(e);
+}
+
+tkm_rc tkm_engine_health(const tkm_engine *e) {
+    if (atomic_load(&((tkm_engine *)e)->failed)) {
+        tkm_err_detail_set("a commit or counter write failed: the state is closed until teekmd restarts");
+        return TKM_RC(TKM_ERR_STORE_CLOSED);
+    }
+    return TKM_RC_OK;
 }

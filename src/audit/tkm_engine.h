@@ -36,6 +36,13 @@
 
 typedef struct tkm_engine tkm_engine;
 
+/*
+ * Start-up check (clone and snapshot detection, tkm_hwm.h): called by
+ * tkm_engine_open with the instance id and state version exactly as the
+ * store found them, before anything is written. A failure aborts the open.
+ */
+typedef tkm_rc (*tkm_engine_open_check_fn)(void *ctx, const uint8_t instance_id[32], uint64_t state_version);
+
 typedef struct {
     const char *dir;
     const tkm_secret *seal_key; /* 32 bytes */
@@ -43,6 +50,8 @@ typedef struct {
     int fast_unsafe;            /* tests only: synchronous=NORMAL */
     int sign_every_record;      /* audit: sign every record, not just the last of each commit */
     size_t max_batch;           /* 0 = 256 */
+    tkm_engine_open_check_fn open_check; /* may be NULL */
+    void *open_check_ctx;
 } tkm_engine_opts;
 
 /*
@@ -58,6 +67,18 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_open(tkm_engine **out, const tkm_engin
 /* NULL-safe; waits for nothing: call when no other thread uses the engine. */
 TKM_API void tkm_engine_close(tkm_engine *e);
 
+/*
+ * What one queued job does (all of them commit in the batch's transaction):
+ *  SIGN    evaluate the intent, record, audit (sign_allowed / sign_rejected), sign;
+ *  REJECT  audit a request refused before evaluation (it could not be turned
+ *          into an intent, or carried a malformed approval) as sign_rejected
+ *          with reject_reason and reject_detail; intent.request_id and
+ *          intent.key_label name it (either may be empty);
+ *  AUDIT   append one audit record of type audit_type (access_denied or
+ *          attestation_produced) with audit_body (borrowed until the call returns).
+ */
+typedef enum { TKM_JOB_SIGN = 0, TKM_JOB_REJECT = 1, TKM_JOB_AUDIT = 2 } tkm_job_kind;
+
 typedef struct {
     tkm_intent intent;       /* built by the caller (key label, payload, …) */
     tkm_approval approvals[TKM_APPROVALS_MAX];
@@ -65,6 +86,11 @@ typedef struct {
     int64_t host_now;
     int sign;                /* 1: sign with the stored key; 0: decide and record only (offline eval) */
     tkm_key_status key_status; /* used when sign == 0 (the caller knows the key) */
+    tkm_job_kind kind;       /* 0 = TKM_JOB_SIGN */
+    tkm_reason reject_reason;  /* REJECT */
+    char reject_detail[256];   /* REJECT: no secrets */
+    tkm_audit_event audit_type; /* AUDIT */
+    const json_t *audit_body;   /* AUDIT */
 } tkm_sign_request;
 
 typedef struct {
@@ -89,6 +115,16 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_reject(tkm_engine *e, const char *requ
                                                  tkm_reason reason, const char *detail, int64_t host_now,
                                                  uint64_t *audit_seq);
 
+/*
+ * Generate signer keys at initialisation (teekm init --key): no approvals (the
+ * initial keys are part of the initial, attested state), committed in groups
+ * of 256, each audited as key_generated with "initial": true. Refuses labels
+ * that exist (TKM_ERR_EXISTS) or are reserved. Out: addrs[0..n).
+ * Only for a state that has not served requests yet: the service never calls it.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_keys_initial(tkm_engine *e, const char *const *labels, size_t n,
+                                                       int64_t host_now, uint8_t (*addrs)[20]);
+
 /* Key lookup for intent building: *found, address, status. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_lookup(tkm_engine *e, const char *label, int *found,
                                                      uint8_t addr[20], tkm_key_status *status);
@@ -106,9 +142,38 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_event(tkm_engine *e, tkm_key_event
                                                     const char *label, const tkm_secret *import_key,
                                                     const tkm_approval *a, size_t n, int64_t host_now,
                                                     uint8_t addr[20]);
-/* Audit an event produced elsewhere (attestation_produced). body borrowed. */
+/* Audit an event produced elsewhere (attestation_produced, access_denied) in its own commit. body borrowed. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_audit_event(tkm_engine *e, tkm_audit_event type, const json_t *body,
                                                       int64_t host_now);
+
+/*
+ * Visit every signer key (sorted by label), under the engine lock: fn gets the
+ * key's info and, when with_public is 1, its 65-byte public key (the key is
+ * unsealed for that; nothing secret leaves). fn returns non-zero to stop.
+ * Returns: OK; a store/crypto error.
+ */
+typedef int (*tkm_engine_key_fn)(void *ctx, const tkm_store_key_info *info, const uint8_t *pub65);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_keys_visit(tkm_engine *e, int with_public, tkm_engine_key_fn fn,
+                                                     void *ctx);
+/* The 65-byte public key of one signer key (*found = 0 when there is none). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_public(tkm_engine *e, const char *label, int *found,
+                                                     tkm_store_key_info *info, uint8_t pub[65]);
+/* The recorded (allowed) request with this id: *found and *out. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_request_get(tkm_engine *e, const char *request_id, int *found,
+                                                      tkm_store_request *out);
+/* Page through the audit log from from_seq (fn returns non-zero to stop), under the engine lock for this call. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_audit_scan(tkm_engine *e, uint64_t from_seq, tkm_store_audit_fn fn,
+                                                     void *ctx);
+/* The active policy's canonical (JCS) bytes. Out: *json (caller frees), *len. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_policy_canonical(tkm_engine *e, uint8_t **json, size_t *len);
+/* State version and last audit sequence number (thread-safe, under the engine lock). */
+TKM_API void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint64_t *audit_seq);
+/*
+ * Returns: OK while the state is open for writing; TKM_ERR_STORE_CLOSED after a
+ * failed commit or counter write (nothing more is decided until a restart
+ * re-verifies the state). Lock-free: for health checks.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_health(const tkm_engine *e);
 
 /* Accessors (thread-safe). */
 TKM_API void tkm_engine_instance_id(const tkm_engine *e, uint8_t out[32]);

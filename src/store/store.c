@@ -1116,6 +1116,7 @@ tkm_rc tkm_store_key_info_get(tkm_store *s, const char *label, int *found, tkm_s
 }
 
 size_t tkm_store_key_count(const tkm_store *s) { return s->n_keys; }
+int tkm_store_is_failed(const tkm_store *s) { return s->failed; }
 
 tkm_rc tkm_store_key_unseal(tkm_store *s, const char *label, tkm_secret **out) {
     *out = NULL;

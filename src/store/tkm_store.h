@@ -86,6 +86,8 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_commit(tkm_store *s);
 TKM_API void tkm_store_rollback(tkm_store *s);
 /* Returns: 1 inside a transaction. */
 TKM_API int tkm_store_in_txn(const tkm_store *s);
+/* Returns: 1 when a failed commit or counter write closed the store for writing (reopen to recover). */
+TKM_API int tkm_store_is_failed(const tkm_store *s);
 
 /*
  * Effective time: max(host_now, largest time seen). Inside a transaction the

@@ -388,6 +388,140 @@ static void test_import_clock_attestation(void **state) {
     tkm_engine_close(e);
 }
 
+/* What teekmd adds: initial keys, rejections and access denials in a batch, queries, the open check. */
+typedef struct {
+    size_t n;
+    int pub_ok;
+} visit_ctx;
+static int visit_fn(void *ctx, const tkm_store_key_info *info, const uint8_t *pub) {
+    visit_ctx *v = ctx;
+    uint8_t a[20];
+    tkm_eth_address(a, pub);
+    if (memcmp(a, info->address, 20) != 0) v->pub_ok = 0;
+    v->n++;
+    return 0;
+}
+typedef struct {
+    uint64_t first, n;
+} scan_ctx;
+static int scan_fn(void *ctx, uint64_t seq, const uint8_t *rec, size_t len) {
+    scan_ctx *c = ctx;
+    (void)rec;
+    (void)len;
+    if (!c->n) c->first = seq;
+    c->n++;
+    return c->n >= 3;
+}
+static tkm_rc refuse_check(void *ctx, const uint8_t inst[32], uint64_t version) {
+    uint64_t *seen = ctx;
+    (void)inst;
+    *seen = version;
+    tkm_err_detail_set("test refuses");
+    return TKM_RC(TKM_ERR_STORE_ROLLBACK);
+}
+
+static void test_service_entry_points(void **state) {
+    fx *f = *state;
+    tkm_engine *e;
+    tkm_engine_opts o = opts(f);
+    TU_ASSERT_OK(tkm_engine_init(&e, &o, NULL, (const uint8_t *)f->policy, strlen(f->policy), NOW));
+    const char *labels[] = {"hot", "cold", "k3"};
+    uint8_t addrs[3][20];
+    TU_ASSERT_OK(tkm_engine_keys_initial(e, labels, 3, NOW, addrs));
+    const char *dup[] = {"cold"};
+    TU_ASSERT_RC(tkm_engine_keys_initial(e, dup, 1, NOW, addrs), TKM_ERR_EXISTS);
+    const char *reserved[] = {"audit"};
+    TU_ASSERT_RC(tkm_engine_keys_initial(e, reserved, 1, NOW, addrs), TKM_ERR_FORMAT);
+    visit_ctx v = {0, 1};
+    TU_ASSERT_OK(tkm_engine_keys_visit(e, 1, visit_fn, &v));
+    assert_int_equal(v.n, 3); /* the audit key is not listed */
+    assert_true(v.pub_ok);
+    int found;
+    tkm_store_key_info ki;
+    uint8_t pub[65], a[20];
+    TU_ASSERT_OK(tkm_engine_key_public(e, "cold", &found, &ki, pub));
+    assert_true(found);
+    tkm_eth_address(a, pub);
+    assert_memory_equal(a, addrs[1], 20);
+    TU_ASSERT_OK(tkm_engine_key_public(e, "audit", &found, &ki, pub));
+    assert_false(found);
+    /* a batch: a signing request, a rejection before evaluation, an access denial */
+    tkm_sign_request r[3];
+    tkm_sign_result res[3];
+    tkm_rc rcs[3];
+    mk_req(&r[0], "s-1", 1, "1", 0xe1);
+    memset(&r[1], 0, sizeof r[1]);
+    r[1].kind = TKM_JOB_REJECT;
+    snprintf(r[1].intent.request_id, sizeof r[1].intent.request_id, "bad-1");
+    r[1].reject_reason = TKM_REASON_UNSUPPORTED_PAYLOAD;
+    snprintf(r[1].reject_detail, sizeof r[1].reject_detail, "no intent");
+    r[1].host_now = NOW;
+    json_t *denied = json_pack("{s:i,s:s}", "status", 401, "code", "NO_CLIENT_CERT");
+    memset(&r[2], 0, sizeof r[2]);
+    r[2].kind = TKM_JOB_AUDIT;
+    r[2].audit_type = TKM_AUDIT_ACCESS_DENIED;
+    r[2].audit_body = denied;
+    r[2].host_now = NOW;
+    TU_ASSERT_OK(tkm_engine_sign_batch(e, r, res, rcs, 3));
+    for (int i = 0; i < 3; i++) TU_ASSERT_OK(rcs[i]);
+    assert_true(res[0].decision.allow && res[0].has_sig);
+    assert_false(res[1].decision.allow);
+    assert_int_equal(res[1].decision.reason, TKM_REASON_UNSUPPORTED_PAYLOAD);
+    assert_int_equal(res[1].audit_seq, res[0].audit_seq + 1);
+    assert_int_equal(res[2].audit_seq, res[0].audit_seq + 2);
+    json_decref(denied);
+    tkm_store_request rq;
+    TU_ASSERT_OK(tkm_engine_request_get(e, "s-1", &found, &rq));
+    assert_true(found);
+    assert_memory_equal(rq.result, res[0].sig, 65);
+    TU_ASSERT_OK(tkm_engine_request_get(e, "bad-1", &found, &rq));
+    assert_false(found);
+    uint64_t ver, seq, state_ver;
+    tkm_engine_state_info(e, &state_ver, &seq);
+    assert_int_equal(seq, res[2].audit_seq);
+    /* paging from the middle of the log */
+    scan_ctx sc = {0, 0};
+    TU_ASSERT_OK(tkm_engine_audit_scan(e, seq - 2, scan_fn, &sc));
+    assert_int_equal(sc.first, seq - 2);
+    assert_int_equal(sc.n, 3);
+    TU_ASSERT_OK(tkm_engine_health(e));
+    uint8_t *pj;
+    size_t pl;
+    TU_ASSERT_OK(tkm_engine_policy_canonical(e, &pj, &pl));
+    tkm_policy *p;
+    TU_ASSERT_OK(tkm_policy_load(&p, pj, pl));
+    uint8_t ph[32];
+    tkm_engine_policy_info(e, &ver, ph);
+    assert_memory_equal(p->hash, ph, 32);
+    tkm_policy_free(p);
+    free(pj);
+    sink s;
+    tkm_wr_init(&s.w, 0);
+    TU_ASSERT_OK(tkm_engine_audit_export(e, sink_fn, &s));
+    uint8_t audit[20];
+    tkm_engine_audit_address(e, audit);
+    tkm_audit_summary sum;
+    TU_ASSERT_OK(tkm_audit_verify(&sum, s.w.p, s.w.len, audit));
+    assert_int_equal(sum.by_type[TKM_AUDIT_KEY_GENERATED], 3);
+    assert_int_equal(sum.by_type[TKM_AUDIT_ACCESS_DENIED], 1);
+    assert_int_equal(sum.by_type[TKM_AUDIT_SIGN_REJECTED], 1);
+    assert_non_null(strstr((const char *)s.w.p, "\"initial\":true"));
+    tkm_wr_free(&s.w);
+    tkm_engine_close(e);
+    /* the open check sees the stored version before anything is written, and can refuse */
+    uint64_t seen = 0;
+    o = opts(f);
+    o.open_check = refuse_check;
+    o.open_check_ctx = &seen;
+    TU_ASSERT_RC(tkm_engine_open(&e, &o, NOW), TKM_ERR_STORE_ROLLBACK);
+    assert_int_equal(seen, state_ver);
+    o = opts(f);
+    TU_ASSERT_OK(tkm_engine_open(&e, &o, NOW));
+    tkm_engine_state_info(e, &ver, &seq);
+    assert_int_equal(ver, state_ver + 1); /* state_opened */
+    tkm_engine_close(e);
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     tkm_json_init();
@@ -395,6 +529,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_clock_attestation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_entry_points, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
