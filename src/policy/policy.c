@@ -230,8 +230,36 @@ void tkm_policy_free(tkm_policy *p) {
         free(r->td_primary_type);
     }
     free(p->rules);
+    for (size_t i = 0; i < p->n_clients; i++) {
+        free(p->clients[i].key_labels);
+        free(p->clients[i].key_addrs);
+        free(p->clients[i].fingerprints);
+    }
+    free(p->clients);
     free(p->canonical);
     free(p);
+}
+
+const tkm_policy_client *tkm_policy_client_find(const tkm_policy *p, const char *cn, const uint8_t fpr[static 32]) {
+    for (size_t i = 0; i < p->n_clients; i++) {
+        const tkm_policy_client *c = &p->clients[i];
+        if (strcmp(c->name, cn) != 0) continue;
+        if (!c->n_fingerprints) return c;
+        for (size_t j = 0; j < c->n_fingerprints; j++)
+            if (memcmp(c->fingerprints[j], fpr, 32) == 0) return c;
+        return NULL;
+    }
+    return NULL;
+}
+
+int tkm_policy_client_may_use(const tkm_policy_client *c, const char *label, const uint8_t addr[static TKM_ETH_ADDR_LEN]) {
+    if (!(c->roles & TKM_POLICY_ROLE_SIGN)) return 0;
+    if (c->keys_any) return 1;
+    for (size_t i = 0; i < c->n_key_labels; i++)
+        if (strcmp(c->key_labels[i], label) == 0) return 1;
+    for (size_t i = 0; i < c->n_key_addrs; i++)
+        if (memcmp(c->key_addrs[i].b, addr, TKM_ETH_ADDR_LEN) == 0) return 1;
+    return 0;
 }
 
 long tkm_policy_asset_by_name(const tkm_policy *p, const char *name) {
@@ -373,15 +401,32 @@ static long set_index(const tkm_policy_set *sets, size_t n, const char *name) {
     return -1;
 }
 
+/* A "keys" list: labels and/or addresses, or ["*"]. Arrays are owned by the caller's struct. */
+typedef struct {
+    int *keys_any;
+    char (**key_labels)[TKM_POLICY_NAME_MAX + 1];
+    size_t *n_key_labels;
+    tkm_addr **key_addrs;
+    size_t *n_key_addrs;
+} key_list_out;
+
+static tkm_rc parse_key_list(const key_list_out *r0, const json_t *obj, const char *path);
+
 static tkm_rc parse_rule_keys(tkm_policy_rule *r, const json_t *rule, const char *path) {
+    key_list_out o = {&r->keys_any, &r->key_labels, &r->n_key_labels, &r->key_addrs, &r->n_key_addrs};
+    return parse_key_list(&o, rule, path);
+}
+
+static tkm_rc parse_key_list(const key_list_out *o, const json_t *obj, const char *path) {
     json_t *arr;
     char p[PATH_MAX_LEN], kp[PATH_MAX_LEN];
-    TKM_TRY(get_array(rule, path, "keys", 1, 1, TKM_POLICY_MAX_LIST, &arr));
+    TKM_TRY(get_array(obj, path, "keys", 1, 1, TKM_POLICY_MAX_LIST, &arr));
     subpath(kp, path, "keys");
     size_t n = json_array_size(arr);
-    r->key_labels = calloc(n, sizeof *r->key_labels);
-    r->key_addrs = calloc(n, sizeof *r->key_addrs);
-    TKM_ENSURE(r->key_labels && r->key_addrs, TKM_ERR_NOMEM);
+    /* owned by the caller's struct from here on (freed with the policy, also after a failure) */
+    char (*labels)[TKM_POLICY_NAME_MAX + 1] = *o->key_labels = calloc(n, sizeof *labels);
+    tkm_addr *addrs = *o->key_addrs = calloc(n, sizeof *addrs);
+    TKM_ENSURE(labels && addrs, TKM_ERR_NOMEM);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(arr, i);
         idxpath(p, kp, i);
@@ -390,18 +435,84 @@ static tkm_rc parse_rule_keys(tkm_policy_rule *r, const json_t *rule, const char
         size_t len = json_string_length(v);
         if (strcmp(s, "*") == 0) {
             if (n != 1) return failf(TKM_ERR_POLICY_DOC, p, "\"*\" (any key) must be the only entry");
-            r->keys_any = 1;
+            *o->keys_any = 1;
         } else if (len >= 2 && s[0] == '0' && s[1] == 'x') {
             tkm_addr a;
             TKM_TRY(parse_addr(&a, v, p));
-            if (addr_in(r->key_addrs, r->n_key_addrs, &a)) return failf(TKM_ERR_POLICY_DOC, p, "duplicate key");
-            r->key_addrs[r->n_key_addrs++] = a;
+            if (addr_in(addrs, *o->n_key_addrs, &a)) return failf(TKM_ERR_POLICY_DOC, p, "duplicate key");
+            addrs[(*o->n_key_addrs)++] = a;
         } else {
             if (!name_ok(s, len))
                 return failf(TKM_ERR_POLICY_DOC, p, "a key label is 1-64 characters of A-Z a-z 0-9 _ . -");
-            for (size_t j = 0; j < r->n_key_labels; j++)
-                if (strcmp(r->key_labels[j], s) == 0) return failf(TKM_ERR_POLICY_DOC, p, "duplicate key");
-            strf(r->key_labels[r->n_key_labels++], TKM_POLICY_NAME_MAX + 1, "%s", s);
+            for (size_t j = 0; j < *o->n_key_labels; j++)
+                if (strcmp(labels[j], s) == 0) return failf(TKM_ERR_POLICY_DOC, p, "duplicate key");
+            strf(labels[(*o->n_key_labels)++], TKM_POLICY_NAME_MAX + 1, "%s", s);
+        }
+    }
+    return TKM_RC_OK;
+}
+
+static const char *const role_names[] = {"sign", "approve", "admin", "read"};
+
+/* clients: object CN -> {roles, keys?, fingerprints?} */
+static tkm_rc parse_clients(tkm_policy *pol, const json_t *root) {
+    static const char *const fields[] = {"roles", "keys", "fingerprints", NULL};
+    json_t *obj;
+    TKM_TRY(tkm_json_get(root, "", "clients", 0, &obj));
+    if (!obj) return TKM_RC_OK;
+    if (!json_is_object(obj)) return failf(TKM_ERR_JSON_TYPE, "clients", "must be an object of name -> client");
+    size_t n = json_object_size(obj);
+    if (n > TKM_POLICY_MAX_CLIENTS) return failf(TKM_ERR_POLICY_DOC, "clients", "more than %d clients", TKM_POLICY_MAX_CLIENTS);
+    pol->clients = calloc(n ? n : 1, sizeof *pol->clients);
+    TKM_ENSURE(pol->clients, TKM_ERR_NOMEM);
+    const char *name;
+    json_t *v;
+    char p[PATH_MAX_LEN], q[PATH_MAX_LEN], e[PATH_MAX_LEN];
+    json_object_foreach(obj, name, v) {
+        subpath(p, "clients", name);
+        if (!name_ok(name, strlen(name)))
+            return failf(TKM_ERR_POLICY_DOC, p, "a client is named by its certificate CN: 1-64 characters of A-Z a-z 0-9 _ . - (not 0x…)");
+        if (!json_is_object(v)) return failf(TKM_ERR_JSON_TYPE, p, "must be an object {roles, keys, fingerprints}");
+        TKM_TRY(tkm_json_check_fields(v, p, fields));
+        tkm_policy_client *c = &pol->clients[pol->n_clients++];
+        strf(c->name, sizeof c->name, "%s", name);
+        json_t *roles;
+        TKM_TRY(get_array(v, p, "roles", 1, 1, 4, &roles));
+        subpath(q, p, "roles");
+        for (size_t i = 0; i < json_array_size(roles); i++) {
+            json_t *r = json_array_get(roles, i);
+            idxpath(e, q, i);
+            unsigned bit = 0;
+            for (unsigned k = 0; json_is_string(r) && k < 4; k++)
+                if (strcmp(json_string_value(r), role_names[k]) == 0) bit = 1u << k;
+            if (!bit) return failf(TKM_ERR_POLICY_DOC, e, "a role is \"sign\", \"approve\", \"admin\" or \"read\"");
+            if (c->roles & bit) return failf(TKM_ERR_POLICY_DOC, e, "duplicate role");
+            c->roles |= bit;
+        }
+        json_t *keys;
+        TKM_TRY(tkm_json_get(v, p, "keys", 0, &keys));
+        if (c->roles & TKM_POLICY_ROLE_SIGN) {
+            if (!keys) return failf(TKM_ERR_POLICY_DOC, p, "a client with role sign needs \"keys\" (labels, addresses or [\"*\"])");
+            key_list_out o = {&c->keys_any, &c->key_labels, &c->n_key_labels, &c->key_addrs, &c->n_key_addrs};
+            TKM_TRY(parse_key_list(&o, v, p));
+        } else if (keys) {
+            subpath(q, p, "keys");
+            return failf(TKM_ERR_POLICY_DOC, q, "only applies to clients with role sign");
+        }
+        json_t *fp;
+        TKM_TRY(get_array(v, p, "fingerprints", 0, 1, TKM_POLICY_MAX_FINGERPRINTS, &fp));
+        if (fp) {
+            subpath(q, p, "fingerprints");
+            c->fingerprints = calloc(json_array_size(fp), sizeof *c->fingerprints);
+            TKM_ENSURE(c->fingerprints, TKM_ERR_NOMEM);
+            for (size_t i = 0; i < json_array_size(fp); i++) {
+                idxpath(e, q, i);
+                TKM_TRY(at_path(tkm_json_value_hexfixed(json_array_get(fp, i), e, c->fingerprints[i], 32), e));
+                for (size_t j = 0; j < i; j++)
+                    if (memcmp(c->fingerprints[j], c->fingerprints[i], 32) == 0)
+                        return failf(TKM_ERR_POLICY_DOC, e, "duplicate fingerprint");
+                c->n_fingerprints++;
+            }
         }
     }
     return TKM_RC_OK;
@@ -683,7 +794,7 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
 
 static tkm_rc parse_doc(tkm_policy *p, const json_t *root) {
     static const char *const fields[] = {"teekm_policy", "version", "admins", "groups", "address_books",
-                                         "assets", "rules", "max_validity_seconds", "default", NULL};
+                                         "assets", "rules", "max_validity_seconds", "default", "clients", NULL};
     TKM_TRY(tkm_json_check_fields(root, "", fields));
     int64_t x;
     TKM_TRY(get_int(root, "", "teekm_policy", 1, TKM_POLICY_FORMAT, TKM_POLICY_FORMAT, &x, NULL));
@@ -698,6 +809,7 @@ static tkm_rc parse_doc(tkm_policy *p, const json_t *root) {
     TKM_TRY(parse_sets(root, "groups", 0, TKM_POLICY_MAX_GROUP, 1, &p->groups, &p->n_groups));
     TKM_TRY(parse_sets(root, "address_books", 0, TKM_POLICY_MAX_LIST, 0, &p->books, &p->n_books));
     TKM_TRY(parse_assets(p, root));
+    TKM_TRY(parse_clients(p, root));
     json_t *rules;
     TKM_TRY(get_array(root, "", "rules", 1, 0, TKM_POLICY_MAX_RULES, &rules));
     size_t n = json_array_size(rules);

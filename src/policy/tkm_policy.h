@@ -130,6 +130,37 @@ typedef struct {
     unsigned tx_types; /* bit i set: transaction type i allowed; default types 0, 1, 2 */
 } tkm_policy_rule;
 
+/*
+ * Clients (the "clients" section): which API callers may do what. A client is
+ * named by the subject CN of its TLS client certificate (a certificate that
+ * chains to one of the service's client CAs); optional fingerprints pin the
+ * exact certificates (SHA-256 of the DER) so that a CA added by the host
+ * cannot mint a certificate with the same name. Roles are the service's
+ * (sign, approve, admin, read); `keys` (required with sign, refused
+ * otherwise) lists the key labels and/or addresses the client may sign with,
+ * or "*" for any key.
+ */
+#define TKM_POLICY_MAX_CLIENTS 512
+#define TKM_POLICY_MAX_FINGERPRINTS 16
+enum {
+    TKM_POLICY_ROLE_SIGN = 1u << 0,
+    TKM_POLICY_ROLE_APPROVE = 1u << 1,
+    TKM_POLICY_ROLE_ADMIN = 1u << 2,
+    TKM_POLICY_ROLE_READ = 1u << 3,
+};
+
+typedef struct {
+    char name[TKM_POLICY_NAME_MAX + 1]; /* the certificate subject CN */
+    unsigned roles;                    /* TKM_POLICY_ROLE_* */
+    int keys_any;
+    char (*key_labels)[TKM_POLICY_NAME_MAX + 1];
+    size_t n_key_labels;
+    tkm_addr *key_addrs;
+    size_t n_key_addrs;
+    uint8_t (*fingerprints)[32];
+    size_t n_fingerprints; /* 0 = any certificate with this CN */
+} tkm_policy_client;
+
 typedef struct tkm_policy {
     uint64_t version;
     uint8_t hash[TKM_KECCAK256_LEN];
@@ -146,6 +177,8 @@ typedef struct tkm_policy {
     tkm_policy_rule *rules;
     size_t n_rules;
     unsigned tx_types_named; /* union of the rules' tx_types */
+    tkm_policy_client *clients;
+    size_t n_clients;
     uint8_t *canonical;      /* JCS bytes of the document (what the hash covers) */
     size_t canonical_len;
 } tkm_policy;
@@ -171,6 +204,16 @@ TKM_API long tkm_policy_asset_find(const tkm_policy *p, uint64_t chain_id, const
 TKM_API int tkm_policy_set_has(const tkm_policy_set *s, const uint8_t addr[static TKM_ETH_ADDR_LEN]);
 /* Returns: 1 when addr is an admin. */
 TKM_API int tkm_policy_is_admin(const tkm_policy *p, const uint8_t addr[static TKM_ETH_ADDR_LEN]);
+
+/*
+ * The client entry for a certificate: the one named cn whose fingerprints (if
+ * any) include fpr. Returns: the entry (borrowed from p) or NULL.
+ */
+TKM_API const tkm_policy_client *tkm_policy_client_find(const tkm_policy *p, const char *cn,
+                                                        const uint8_t fpr[static 32]);
+/* Returns: 1 when the client may sign with the key (label, address). */
+TKM_API int tkm_policy_client_may_use(const tkm_policy_client *c, const char *label,
+                                      const uint8_t addr[static TKM_ETH_ADDR_LEN]);
 
 /* Parse a time: JSON integer (unix seconds) or "YYYY-MM-DDTHH:MM:SSZ". Used for valid_from/until. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_policy_parse_time(int64_t *out, const json_t *v, const char *path);

@@ -158,6 +158,16 @@ static const bad_case bad_cases[] = {
     {"decimals too large", "assets.USDC.decimals", "78", TKM_ERR_RANGE, "assets.USDC.decimals"},
     {"rules not an array", "rules", "{}", TKM_ERR_JSON_TYPE, "rules"},
     {"group required twice", "rules.6.approvals.1.group", "\"risk\"", TKM_ERR_POLICY_DOC, "rules[6].approvals[1].group"},
+    {"clients not an object", "clients", "[]", TKM_ERR_JSON_TYPE, "clients"},
+    {"client unknown field", "clients", "{\"app\":{\"roles\":[\"read\"],\"role\":\"x\"}}", TKM_ERR_JSON_UNKNOWN_FIELD, "clients.app.role"},
+    {"client unknown role", "clients", "{\"app\":{\"roles\":[\"root\"]}}", TKM_ERR_POLICY_DOC, "clients.app.roles[0]"},
+    {"client duplicate role", "clients", "{\"app\":{\"roles\":[\"read\",\"read\"]}}", TKM_ERR_POLICY_DOC, "clients.app.roles[1]"},
+    {"client without roles", "clients", "{\"app\":{\"roles\":[]}}", TKM_ERR_POLICY_DOC, "clients.app.roles"},
+    {"signer without keys", "clients", "{\"app\":{\"roles\":[\"sign\"]}}", TKM_ERR_POLICY_DOC, "clients.app"},
+    {"keys without sign", "clients", "{\"app\":{\"roles\":[\"approve\"],\"keys\":[\"hot\"]}}", TKM_ERR_POLICY_DOC, "clients.app.keys"},
+    {"client bad name", "clients", "{\"a b\":{\"roles\":[\"read\"]}}", TKM_ERR_POLICY_DOC, "clients.a b"},
+    {"client short fingerprint", "clients", "{\"app\":{\"roles\":[\"read\"],\"fingerprints\":[\"0x00\"]}}", TKM_ERR_HEX_LENGTH, "clients.app.fingerprints[0]"},
+    {"client star and label", "clients", "{\"app\":{\"roles\":[\"sign\"],\"keys\":[\"*\",\"hot\"]}}", TKM_ERR_POLICY_DOC, "clients.app.keys[0]"},
 };
 
 static void test_rejections(void **state) {
@@ -196,6 +206,52 @@ static void test_rejections(void **state) {
     }
 }
 
+static void test_clients(void **state) {
+    (void)state;
+    json_t *d = base_doc();
+    json_error_t e;
+    char fp[70];
+    snprintf(fp, sizeof fp, "0x%064x", 0);
+    fp[65] = '7';
+    char cl[600];
+    snprintf(cl, sizeof cl,
+             "{\"treasury-app\":{\"roles\":[\"sign\",\"read\"],\"keys\":[\"hot\",\"0x98b995617Fee50EC3B7255bBdAF16c1Df70a363b\"]},"
+             "\"risk-desk\":{\"roles\":[\"approve\"],\"fingerprints\":[\"%s\"]},"
+             "\"ops\":{\"roles\":[\"admin\",\"sign\"],\"keys\":[\"*\"]}}", fp);
+    json_object_set_new(d, "clients", json_loads(cl, 0, &e));
+    tkm_policy *p;
+    TU_ASSERT_OK(load(d, &p));
+    assert_int_equal(p->n_clients, 3);
+    uint8_t f7[32] = {0}, other[32] = {0};
+    f7[31] = 0x07;
+    other[31] = 0x71;
+    const tkm_policy_client *c = tkm_policy_client_find(p, "treasury-app", other);
+    assert_non_null(c);
+    assert_int_equal(c->roles, TKM_POLICY_ROLE_SIGN | TKM_POLICY_ROLE_READ);
+    uint8_t a[20] = {0}, hot_addr[20];
+    tu_hex_exact(hot_addr, 20, "98b995617Fee50EC3B7255bBdAF16c1Df70a363b");
+    assert_true(tkm_policy_client_may_use(c, "hot", a));
+    assert_true(tkm_policy_client_may_use(c, "cold", hot_addr)); /* by address */
+    assert_false(tkm_policy_client_may_use(c, "cold", a));
+    /* a pinned client: only its certificate */
+    assert_null(tkm_policy_client_find(p, "risk-desk", other));
+    c = tkm_policy_client_find(p, "risk-desk", f7);
+    assert_non_null(c);
+    assert_false(tkm_policy_client_may_use(c, "hot", a)); /* no sign role */
+    c = tkm_policy_client_find(p, "ops", other);
+    assert_true(tkm_policy_client_may_use(c, "anything", a));
+    assert_null(tkm_policy_client_find(p, "nobody", other));
+    /* clients are part of what the hash covers */
+    tkm_policy *q;
+    json_object_del(d, "clients");
+    TU_ASSERT_OK(load(d, &q));
+    assert_true(memcmp(p->hash, q->hash, 32) != 0);
+    assert_int_equal(q->n_clients, 0);
+    tkm_policy_free(p);
+    tkm_policy_free(q);
+    json_decref(d);
+}
+
 static void test_not_json(void **state) {
     (void)state;
     tkm_policy *p;
@@ -213,6 +269,7 @@ int main(void) {
         cmocka_unit_test(test_hash_matches_independent_jcs),
         cmocka_unit_test(test_amounts_exact),
         cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_clients),
         cmocka_unit_test(test_not_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
