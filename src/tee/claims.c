@@ -37,6 +37,16 @@ static tkm_rc key_check(tkm_claim_key_type type, const uint8_t *pub, size_t pub_
     TKM_ENSURE(0, TKM_ERR_BAD_KEY);
 }
 
+tkm_rc tkm_claim_key_set(tkm_claim_key *k, tkm_claim_key_type type, const uint8_t *pub, size_t pub_len) {
+    memset(k, 0, sizeof *k);
+    TKM_TRY(key_check(type, pub, pub_len));
+    k->type = type;
+    memcpy(k->pub, pub, pub_len);
+    k->pub_len = pub_len;
+    if (type == TKM_CLAIM_KEY_SECP256K1) tkm_eth_address(k->addr, k->pub);
+    return TKM_RC_OK;
+}
+
 tkm_rc tkm_claims_add_key(tkm_claims *c, tkm_claim_key_type type, const uint8_t *pub, size_t pub_len) {
     TKM_TRY(key_check(type, pub, pub_len));
     TKM_ENSURE(c->n_keys < TKM_CLAIMS_MAX_KEYS, TKM_ERR_LIMIT);
@@ -61,6 +71,45 @@ static int key_cmp(const void *x, const void *y) {
     int r = memcmp(a->pub, b->pub, n);
     if (r) return r;
     return a->pub_len < b->pub_len ? -1 : a->pub_len > b->pub_len ? 1 : 0;
+}
+
+/* One key object in canonical form: {"address":…,"publicKey":…,"type":…} (keys sorted). */
+static tkm_rc key_jcs(tkm_wr *w, const tkm_claim_key *k) {
+    if (k->type == TKM_CLAIM_KEY_SECP256K1) {
+        TKM_TRY(tkm_wr_str(w, "{\"address\":\""));
+        TKM_TRY(tkm_hex_encode_wr(w, k->addr, 20, 1));
+        TKM_TRY(tkm_wr_str(w, "\","));
+    } else {
+        TKM_TRY(tkm_wr_u8(w, '{'));
+    }
+    TKM_TRY(tkm_wr_str(w, "\"publicKey\":\""));
+    TKM_TRY(tkm_hex_encode_wr(w, k->pub, k->pub_len, 1));
+    return tkm_wr_str(w, k->type == TKM_CLAIM_KEY_SECP256K1 ? "\",\"type\":\"secp256k1\"}"
+                                                             : "\",\"type\":\"bls12-381\"}");
+}
+
+tkm_rc tkm_claims_keys_digest(uint8_t out[static 32], tkm_claim_key *keys, size_t n) {
+    static const char domain[] = TKM_CLAIMS_KEYS_DOMAIN; /* sizeof includes the 0x00 separator */
+    memset(out, 0, 32);
+    TKM_ARG_CHECK(keys || !n);
+    if (n > 1) qsort(keys, n, sizeof *keys, key_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
+            tkm_err_detail_set("keys[%zu]: duplicate key", i);
+            TKM_ENSURE(0, TKM_ERR_CLAIMS);
+        }
+    tkm_wr w;
+    tkm_wr_init(&w, 0);
+    tkm_rc rc = tkm_wr_put(&w, domain, sizeof domain);
+    if (tkm_ok(rc)) rc = tkm_wr_u8(&w, '[');
+    for (size_t i = 0; tkm_ok(rc) && i < n; i++) {
+        if (i) rc = tkm_wr_u8(&w, ',');
+        if (tkm_ok(rc)) rc = key_jcs(&w, &keys[i]);
+    }
+    if (tkm_ok(rc)) rc = tkm_wr_u8(&w, ']');
+    if (tkm_ok(rc)) rc = tkm_sha256(out, w.p, w.len);
+    tkm_wr_free(&w);
+    return rc;
 }
 
 static json_t *hexstr(const uint8_t *b, size_t n) {
@@ -104,6 +153,10 @@ tkm_rc tkm_claims_to_json(const tkm_claims *c, json_t **out) {
     bad |= set(o, "stateVersion", json_integer((json_int_t)c->state_version));
     if (c->nonce_len) bad |= set(o, "nonce", hexstr(c->nonce, c->nonce_len));
     if (c->has_hpke_pk) bad |= set(o, "hpkePublicKey", hexstr(c->hpke_pk, 32));
+    if (c->has_keys_digest) {
+        bad |= set(o, "keyCount", json_integer((json_int_t)c->key_count));
+        bad |= set(o, "keysDigest", hexstr(c->keys_digest, 32));
+    }
     if (bad) goto out;
     *out = o;
     o = NULL;
@@ -124,6 +177,10 @@ static tkm_rc claims_check(const tkm_claims *c) {
                TKM_ERR_CLAIMS);
     TKM_ENSURE(c->nonce_len <= TKM_CLAIMS_NONCE_MAX, TKM_ERR_CLAIMS);
     TKM_ENSURE(c->n_keys <= TKM_CLAIMS_MAX_KEYS, TKM_ERR_CLAIMS);
+    if (c->has_keys_digest && (c->n_keys != 0 || c->key_count < 1 || c->key_count > TKM_CLAIMS_INT_MAX)) {
+        tkm_err_detail_set("claims.keysDigest: needs keyCount >= 1 and an empty keys list");
+        TKM_ENSURE(0, TKM_ERR_CLAIMS);
+    }
     for (size_t i = 1; i < c->n_keys; i++) {
         if (key_cmp(&c->keys[i - 1], &c->keys[i]) >= 0) {
             tkm_err_detail_set("claims.keys[%zu]: keys not sorted or duplicated", i);
@@ -192,7 +249,8 @@ static tkm_rc parse_key(tkm_claims *c, const json_t *e, size_t i) {
 static tkm_rc parse_obj(tkm_claims *c, const json_t *o) {
     static const char *const allowed[] = {"version",      "platform",   "tlsPublicKey", "auditAddress",
                                           "keys",         "policyHash", "policyVersion", "instanceId",
-                                          "stateVersion", "nonce",      "hpkePublicKey", NULL};
+                                          "stateVersion", "nonce",      "hpkePublicKey", "keyCount",
+                                          "keysDigest",   NULL};
     TKM_ENSURE(json_is_object(o), TKM_ERR_JSON_TYPE);
     TKM_TRY(tkm_json_check_fields(o, "claims", allowed));
     uint64_t version = 0;
@@ -255,6 +313,15 @@ static tkm_rc parse_obj(tkm_claims *c, const json_t *o) {
     c->nonce_len = nonce_len;
     free(nonce);
     TKM_TRY(tkm_json_hexfixed(o, "claims", "hpkePublicKey", 0, c->hpke_pk, 32, &c->has_hpke_pk));
+    int has_count = 0;
+    int64_t count = 0;
+    TKM_TRY(tkm_json_int(o, "claims", "keyCount", 0, 1, (int64_t)TKM_CLAIMS_INT_MAX, &count, &has_count));
+    TKM_TRY(tkm_json_hexfixed(o, "claims", "keysDigest", 0, c->keys_digest, 32, &c->has_keys_digest));
+    if (has_count != c->has_keys_digest) {
+        tkm_err_detail_set("claims: keyCount and keysDigest go together");
+        TKM_ENSURE(0, TKM_ERR_CLAIMS);
+    }
+    c->key_count = (uint64_t)count;
     return claims_check(c);
 }
 

@@ -47,6 +47,8 @@ void tkm_ratls_key_free(tkm_ratls_key *k) {
     free(k);
 }
 
+EVP_PKEY *tkm_ratls_key_pkey(const tkm_ratls_key *k) { return k->pkey; }
+
 void tkm_ratls_key_spki(const tkm_ratls_key *k, const uint8_t **spki, size_t *len) {
     *spki = k->spki;
     *len = k->spki_len;
@@ -200,12 +202,73 @@ static int add_ext_nid(X509 *x, int nid, const char *value) {
     return ok;
 }
 
+/* Subject alternative names: IP literals and DNS names. */
+static tkm_rc add_names(X509 *x, const char *const *names, size_t n) {
+    if (!n) return TKM_RC_OK;
+    TKM_ENSURE(n <= TKM_RATLS_MAX_NAMES, TKM_ERR_FORMAT);
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    TKM_ENSURE(gens, TKM_ERR_NOMEM);
+    tkm_rc rc = TKM_RC_OK;
+    for (size_t i = 0; i < n && tkm_ok(rc); i++) {
+        const char *s = names[i];
+        unsigned char ip[16];
+        int iplen = inet_pton(AF_INET, s, ip) == 1 ? 4 : inet_pton(AF_INET6, s, ip) == 1 ? 16 : 0;
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        if (!g) {
+            rc = TKM_RC(TKM_ERR_NOMEM);
+            break;
+        }
+        if (iplen) {
+            ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
+            if (!o || !ASN1_OCTET_STRING_set(o, ip, iplen)) {
+                ASN1_OCTET_STRING_free(o);
+                GENERAL_NAME_free(g);
+                rc = TKM_RC(TKM_ERR_NOMEM);
+                break;
+            }
+            GENERAL_NAME_set0_value(g, GEN_IPADD, o);
+        } else {
+            size_t len = strlen(s);
+            int ok = len >= 1 && len <= 253;
+            for (size_t j = 0; ok && j < len; j++) {
+                char c = s[j];
+                ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                     c == '-' || c == '*';
+            }
+            ASN1_IA5STRING *a = ok ? ASN1_IA5STRING_new() : NULL;
+            if (!ok || !a || !ASN1_STRING_set(a, s, (int)len)) {
+                ASN1_IA5STRING_free(a);
+                GENERAL_NAME_free(g);
+                if (!ok) tkm_err_detail_set("certificate name %.80s is neither an IP address nor a DNS name", s);
+                rc = TKM_RC(ok ? TKM_ERR_NOMEM : TKM_ERR_FORMAT);
+                break;
+            }
+            GENERAL_NAME_set0_value(g, GEN_DNS, a);
+        }
+        if (!sk_GENERAL_NAME_push(gens, g)) {
+            GENERAL_NAME_free(g);
+            rc = TKM_RC(TKM_ERR_NOMEM);
+        }
+    }
+    if (tkm_ok(rc) && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1)
+        rc = tee_ossl_fail(TKM_ERR_CRYPTO, "subjectAltName");
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
 tkm_rc tkm_ratls_cert_new(uint8_t **der, size_t *der_len, const tkm_ratls_key *k, tkm_ev_format fmt,
                           const uint8_t *ev, size_t ev_len, const uint8_t *claims, size_t claims_len,
                           int64_t not_before, int64_t not_after) {
+    return tkm_ratls_cert_new_names(der, der_len, k, fmt, ev, ev_len, claims, claims_len, not_before, not_after,
+                                    NULL, 0);
+}
+
+tkm_rc tkm_ratls_cert_new_names(uint8_t **der, size_t *der_len, const tkm_ratls_key *k, tkm_ev_format fmt,
+                                const uint8_t *ev, size_t ev_len, const uint8_t *claims, size_t claims_len,
+                                int64_t not_before, int64_t not_after, const char *const *names, size_t n_names) {
     *der = NULL;
     *der_len = 0;
-    TKM_ARG_CHECK(not_before <= not_after);
+    TKM_ARG_CHECK(not_before <= not_after && (names || !n_names));
     tkm_rc rc = TKM_RC(TKM_ERR_CRYPTO);
     tkm_wr w;
     tkm_wr_init(&w, TKM_RATLS_CERT_MAX);
@@ -235,6 +298,8 @@ tkm_rc tkm_ratls_cert_new(uint8_t **der, size_t *der_len, const tkm_ratls_key *k
         !add_ext_nid(x, NID_ext_key_usage, "serverAuth,clientAuth") ||
         !add_ext_nid(x, NID_subject_key_identifier, "hash"))
         goto fail;
+    TKM_CHECK_GOTO(rc, add_names(x, names, n_names));
+    rc = TKM_RC(TKM_ERR_CRYPTO);
     obj = OBJ_txt2obj(TKM_RATLS_OID, 1);
     os = ASN1_OCTET_STRING_new();
     if (!obj || !os || w.len > INT32_MAX || !ASN1_OCTET_STRING_set(os, w.p, (int)w.len)) goto fail;

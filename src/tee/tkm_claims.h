@@ -21,6 +21,14 @@
  *   instanceId     32 bytes;   stateVersion   integer
  *   nonce          optional, 1..64 bytes (verifier nonce)
  *   hpkePublicKey  optional, 32-byte X25519 key (TDX key release)
+ *   keyCount, keysDigest  optional, together: an instance with more keys
+ *                  than fit a certificate commits to them instead of listing
+ *                  them — keys is then [] and
+ *                  keysDigest = SHA-256("teekm/attestation/keys/v1" ‖ 0x00 ‖
+ *                               JCS(the sorted keys array as it would appear))
+ *                  keyCount = its length (>= 1). The full list is served by
+ *                  the instance (teekm_evidence, /admin/v1/keys) and checked
+ *                  against the digest (tkm_claims_keys_digest).
  *
  * Parsing is strict: unknown fields, missing fields, wrong lengths, a secp256k1
  * address that is not the key's, unsorted keys and any byte sequence that is
@@ -42,6 +50,7 @@
 
 #define TKM_CLAIMS_VERSION 1
 #define TKM_CLAIMS_DOMAIN "teekm/attestation/claims/v1" /* followed by one 0x00 byte */
+#define TKM_CLAIMS_KEYS_DOMAIN "teekm/attestation/keys/v1" /* followed by one 0x00 byte */
 #define TKM_REPORT_DATA_LEN 64
 #define TKM_CLAIMS_SPKI_MAX 1024
 #define TKM_CLAIMS_MAX_KEYS 1024
@@ -76,6 +85,9 @@ typedef struct {
     size_t nonce_len; /* 0 = absent */
     uint8_t hpke_pk[32];
     int has_hpke_pk;
+    int has_keys_digest; /* keys committed by digest: n_keys == 0 */
+    uint64_t key_count;
+    uint8_t keys_digest[32];
 } tkm_claims;
 
 /* Zero c (no allocation). */
@@ -93,6 +105,15 @@ TKM_API void tkm_claims_free(tkm_claims *c);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_claims_add_key(tkm_claims *c, tkm_claim_key_type type,
                                                   const uint8_t *pub, size_t pub_len)
     TKM_NONNULL(1, 3);
+
+/* Fill one key entry (checked like tkm_claims_add_key; the address computed for secp256k1). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_claim_key_set(tkm_claim_key *k, tkm_claim_key_type type, const uint8_t *pub,
+                                                 size_t pub_len) TKM_NONNULL(1, 3);
+/*
+ * keysDigest of keys[0..n) (sorted in place). Any number of keys.
+ * Returns: OK; TKM_ERR_CLAIMS (duplicate keys); TKM_ERR_NOMEM.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_claims_keys_digest(uint8_t out[static 32], tkm_claim_key *keys, size_t n);
 
 /*
  * Append JCS(claims) to w (sorting c->keys in place first).

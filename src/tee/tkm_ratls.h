@@ -61,6 +61,9 @@ TKM_API void tkm_ratls_key_free(tkm_ratls_key *k);
 /* The key's DER SubjectPublicKeyInfo (view valid until free). */
 TKM_API void tkm_ratls_key_spki(const tkm_ratls_key *k, const uint8_t **spki, size_t *len) TKM_NONNULL(1, 2, 3);
 
+/* The key as an OpenSSL object (borrowed: valid until tkm_ratls_key_free), for a TLS server config. */
+TKM_API EVP_PKEY *tkm_ratls_key_pkey(const tkm_ratls_key *k) TKM_NONNULL(1);
+
 /* Append the extension value CBOR for (fmt, evidence, claims) to w. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_ratls_ext_encode(tkm_wr *w, tkm_ev_format fmt, const uint8_t *ev,
                                                     size_t ev_len, const uint8_t *claims, size_t claims_len)
@@ -90,6 +93,21 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_ratls_cert_new(uint8_t **der, size_t *der_len
                                                   tkm_ev_format fmt, const uint8_t *ev, size_t ev_len,
                                                   const uint8_t *claims, size_t claims_len, int64_t not_before,
                                                   int64_t not_after) TKM_NONNULL(1, 2, 3);
+
+/*
+ * The same with subject alternative names, so that ordinary TLS clients that
+ * trust this exact certificate (curl --cacert, node's `ca`) also accept the
+ * host name they connect to: each name is an IPv4/IPv6 literal (iPAddress) or
+ * a DNS name (dNSName: 1-253 of A-Z a-z 0-9 . - *). At most
+ * TKM_RATLS_MAX_NAMES. Returns: as above; TKM_ERR_FORMAT for a bad name.
+ */
+#define TKM_RATLS_MAX_NAMES 16
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_ratls_cert_new_names(uint8_t **der, size_t *der_len, const tkm_ratls_key *k,
+                                                        tkm_ev_format fmt, const uint8_t *ev, size_t ev_len,
+                                                        const uint8_t *claims, size_t claims_len,
+                                                        int64_t not_before, int64_t not_after,
+                                                        const char *const *names, size_t n_names)
+    TKM_NONNULL(1, 2, 3);
 
 /*
  * The whole issuing step teekmd runs at start-up: set c->platform and

@@ -211,6 +211,62 @@ static void test_optional_fields(void **state) {
     tkm_wr_free(&w);
 }
 
+/* keysDigest against tests/vectors/tee/gen_keys_digest_example.sh (jq + sha256sum). */
+static void test_keys_digest(void **state) {
+    (void)state;
+    size_t hex_len = 0;
+    char *hex = (char *)tu_read_file(tu_vector_path("tee/keys_digest_example.hex"), &hex_len);
+    while (hex_len && hex[hex_len - 1] == '\n') hex[--hex_len] = 0;
+    uint8_t want[32], got[32];
+    tu_hex_exact(want, 32, hex);
+    free(hex);
+    tkm_claims c;
+    build_example(&c); /* keys added in reverse order: the digest sorts them */
+    tkm_claim_key *keys = calloc(c.n_keys, sizeof *keys);
+    for (size_t i = 0; i < c.n_keys; i++)
+        TU_ASSERT_OK(tkm_claim_key_set(&keys[i], c.keys[i].type, c.keys[i].pub, c.keys[i].pub_len));
+    size_t n = c.n_keys;
+    TU_ASSERT_OK(tkm_claims_keys_digest(got, keys, n));
+    assert_memory_equal(got, want, 32);
+    /* a duplicate is refused */
+    keys[1] = keys[0];
+    TU_ASSERT_RC(tkm_claims_keys_digest(got, keys, n), TKM_ERR_CLAIMS);
+    free(keys);
+    /* the digest form: keys [] with keyCount and keysDigest; round trip */
+    free(c.keys);
+    c.keys = NULL;
+    c.n_keys = 0;
+    c.has_keys_digest = 1;
+    c.key_count = n;
+    memcpy(c.keys_digest, want, 32);
+    tkm_wr w;
+    tkm_wr_init(&w, 0);
+    TU_ASSERT_OK(tkm_claims_encode(&c, &w));
+    TU_ASSERT_OK(tkm_wr_nul(&w));
+    assert_non_null(strstr((const char *)w.p, "\"keyCount\":3,\"keys\":[],\"keysDigest\":\"0x"));
+    tkm_claims p;
+    TU_ASSERT_OK(tkm_claims_parse(&p, w.p, w.len));
+    assert_int_equal(p.has_keys_digest, 1);
+    assert_int_equal(p.key_count, 3);
+    assert_memory_equal(p.keys_digest, want, 32);
+    tkm_claims_free(&p);
+    /* keyCount without keysDigest, or a digest next to listed keys, is refused */
+    char *t = strdup((const char *)w.p);
+    char *kd = strstr(t, ",\"keysDigest\"");
+    size_t cut = strlen(",\"keysDigest\":\"0x") + 64 + 1;
+    memmove(kd, kd + cut, strlen(kd + cut) + 1);
+    TU_ASSERT_RC(tkm_claims_parse(&p, (const uint8_t *)t, strlen(t)), TKM_ERR_CLAIMS);
+    free(t);
+    build_example(&p);
+    p.has_keys_digest = 1;
+    p.key_count = 3;
+    tkm_wr_reset(&w);
+    TU_ASSERT_RC(tkm_claims_encode(&p, &w), TKM_ERR_CLAIMS);
+    tkm_claims_free(&p);
+    tkm_claims_free(&c);
+    tkm_wr_free(&w);
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     const struct CMUnitTest tests[] = {
@@ -219,6 +275,7 @@ int main(void) {
         cmocka_unit_test(test_unsorted_and_duplicate_keys),
         cmocka_unit_test(test_truncations_fail),
         cmocka_unit_test(test_optional_fields),
+        cmocka_unit_test(test_keys_digest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

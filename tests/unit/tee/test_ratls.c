@@ -452,6 +452,58 @@ static void test_cli_against_tls_server(void **state) {
     tkm_ratls_key_free(k2);
 }
 
+/* Subject alternative names, checked by OpenSSL's own host/IP matching. */
+static void test_names(void **state) {
+    (void)state;
+    tkm_ratls_key *k = NULL;
+    TD_OK(tkm_ratls_key_new(&k));
+    tkm_claims c;
+    example_claims(&c);
+    set_tls(&c, k);
+    tkm_wr w;
+    tkm_wr_init(&w, 0);
+    TD_OK(tkm_claims_encode(&c, &w));
+    uint8_t rd[64];
+    TD_OK(tkm_claims_report_data(rd, w.p, w.len));
+    tkm_tee_evidence ev;
+    TD_OK(tkm_tee_evidence_get(g_tee, &ev, rd));
+    int64_t now = tkm_time_unix();
+    const char *names[] = {"127.0.0.1", "::1", "localhost", "signer.example.com"};
+    uint8_t *der = NULL;
+    size_t len = 0;
+    TD_OK(tkm_ratls_cert_new_names(&der, &len, k, ev.format, ev.bytes, ev.len, w.p, w.len, now - 60, now + 3600,
+                                   names, 4));
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    assert_non_null(x);
+    assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+    assert_int_equal(X509_check_ip_asc(x, "::1", 0), 1);
+    assert_int_equal(X509_check_ip_asc(x, "10.0.0.1", 0), 0);
+    assert_int_equal(X509_check_host(x, "localhost", 0, 0, NULL), 1);
+    assert_int_equal(X509_check_host(x, "signer.example.com", 0, 0, NULL), 1);
+    assert_int_equal(X509_check_host(x, "other.example.com", 0, 0, NULL), 0);
+    X509_free(x);
+    /* still a valid RA-TLS certificate */
+    const uint8_t *spki;
+    size_t spki_len;
+    tkm_ratls_key_spki(k, &spki, &spki_len);
+    tkm_ratls_peer peer;
+    TD_OK(tkm_ratls_verify(&peer, der, len, spki, spki_len));
+    tkm_ratls_peer_free(&peer);
+    free(der);
+    const char *bad[] = {"bad name!"};
+    uint8_t *der2 = NULL;
+    assert_int_equal(tkm_ratls_cert_new_names(&der2, &len, k, ev.format, ev.bytes, ev.len, w.p, w.len, now - 60,
+                                              now + 3600, bad, 1).code, TKM_ERR_FORMAT);
+    assert_null(der2);
+    assert_ptr_equal(tkm_ratls_key_pkey(k), tkm_ratls_key_pkey(k));
+    assert_int_equal(EVP_PKEY_get_id(tkm_ratls_key_pkey(k)), EVP_PKEY_EC);
+    tkm_tee_evidence_free(&ev);
+    tkm_wr_free(&w);
+    tkm_claims_free(&c);
+    tkm_ratls_key_free(k);
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     signal(SIGPIPE, SIG_IGN);
@@ -459,6 +511,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edited_claims_and_foreign_key, setup, teardown),
         cmocka_unit_test(test_ext_cbor),
+        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
         cmocka_unit_test(test_not_ratls),
         cmocka_unit_test_setup_teardown(test_cli_against_tls_server, setup, teardown),
     };
