@@ -91,8 +91,29 @@ struct conn {
     tkm_api_identity id;
 };
 
+typedef struct chunk {
+    struct chunk *next;
+    size_t len;
+    uint8_t data[];
+} chunk;
+
+/* A streaming reply: shared between the producing (worker) thread and the loop. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    chunk *head, *tail; /* written by the producer, not yet handed to evhttp */
+    size_t queued;      /* bytes written and not yet flushed to the socket */
+    size_t handed;      /* bytes handed to evhttp since the last flush callback */
+    size_t total;
+    int started, ended, gone, aborted;
+} stream_state;
+
+#define STREAM_WINDOW ((size_t)256 << 10)
+
 struct tkm_api_req {
     tkm_api_req *next;      /* completion queue / free list */
+    int queued;             /* in the loop's completion queue (loop qmu) */
+    stream_state *stream;   /* streaming reply, NULL otherwise */
     tkm_api_req *lprev, *lnext; /* live list of the loop */
     loop *lp;
     struct evhttp_request *ev;
@@ -869,19 +890,226 @@ static void req_send(tkm_api_req *r) {
     req_release(r);
 }
 
+static void stream_pump(tkm_api_req *r);
+
 static void on_wake(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     loop *lp = arg;
-    pthread_mutex_lock(&lp->qmu);
-    tkm_api_req *r = lp->q_head;
-    lp->q_head = lp->q_tail = NULL;
-    pthread_mutex_unlock(&lp->qmu);
-    while (r) {
-        tkm_api_req *n = r->next;
-        req_send(r);
-        r = n;
+    /* one at a time: a streaming request may be queued again while it is being pumped */
+    for (;;) {
+        pthread_mutex_lock(&lp->qmu);
+        tkm_api_req *r = lp->q_head;
+        if (r) {
+            lp->q_head = r->next;
+            if (!lp->q_head) lp->q_tail = NULL;
+            r->next = NULL;
+            r->queued = 0;
+        }
+        pthread_mutex_unlock(&lp->qmu);
+        if (!r) break;
+        if (r->stream)
+            stream_pump(r);
+        else
+            req_send(r);
     }
+}
+
+/* Take r out of its loop's queue (before it is released). */
+static void loop_unqueue(tkm_api_req *r) {
+    loop *lp = r->lp;
+    pthread_mutex_lock(&lp->qmu);
+    if (r->queued) {
+        tkm_api_req *prev = NULL;
+        for (tkm_api_req *q = lp->q_head; q; prev = q, q = q->next)
+            if (q == r) {
+                if (prev)
+                    prev->next = r->next;
+                else
+                    lp->q_head = r->next;
+                if (lp->q_tail == r) lp->q_tail = prev;
+                break;
+            }
+        r->queued = 0;
+        r->next = NULL;
+    }
+    pthread_mutex_unlock(&lp->qmu);
+}
+
+/* Hand r to its loop (once: a request already queued is pumped when the loop gets to it). */
+static void loop_post(tkm_api_req *r) {
+    loop *lp = r->lp;
+    pthread_mutex_lock(&lp->qmu);
+    if (!r->queued) {
+        r->queued = 1;
+        r->next = NULL;
+        if (lp->q_tail)
+            lp->q_tail->next = r;
+        else
+            lp->q_head = r;
+        lp->q_tail = r;
+    }
+    pthread_mutex_unlock(&lp->qmu);
+    event_active(lp->wake, EV_READ, 0);
+}
+
+/* ---- streaming replies ---- */
+
+static void stream_flushed(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    stream_state *st = ((tkm_api_req *)arg)->stream;
+    pthread_mutex_lock(&st->mu);
+    st->queued -= st->handed < st->queued ? st->handed : st->queued;
+    st->handed = 0;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void stream_conn_closed(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    stream_state *st = ((tkm_api_req *)arg)->stream;
+    pthread_mutex_lock(&st->mu);
+    st->gone = 1;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* On the loop thread: start, move queued chunks to evhttp, finish. */
+static void stream_pump(tkm_api_req *r) {
+    stream_state *st = r->stream;
+    tkm_api_server *s = r->lp->srv;
+    struct evhttp_connection *evcon = r->ev ? evhttp_request_get_connection(r->ev) : NULL;
+    pthread_mutex_lock(&st->mu);
+    chunk *c = st->head;
+    st->head = st->tail = NULL;
+    int ended = st->ended;
+    if (!evcon) st->gone = 1;
+    int gone = st->gone;
+    pthread_mutex_unlock(&st->mu);
+    if (r->ev && !st->started) {
+        st->started = 1;
+        if (evcon) {
+            struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+            evhttp_add_header(h, "Content-Type", r->ctype ? r->ctype : "application/json");
+            evhttp_add_header(h, "X-Request-Id", r->id);
+            evhttp_add_header(h, "Cache-Control", "no-store");
+            if (atomic_load(&s->draining)) evhttp_add_header(h, "Connection", "close");
+            evhttp_connection_set_closecb(evcon, stream_conn_closed, r);
+            evhttp_send_reply_start(r->ev, r->status, reason_phrase(r->status));
+        }
+    }
+    size_t handed = 0;
+    while (c) {
+        chunk *n = c->next;
+        if (!gone && r->ev) {
+            struct evbuffer *b = evbuffer_new();
+            if (b && evbuffer_add(b, c->data, c->len) == 0) {
+                evhttp_send_reply_chunk_with_cb(r->ev, b, stream_flushed, r);
+                handed += c->len;
+            }
+            evbuffer_free(b);
+        }
+        free(c);
+        c = n;
+    }
+    if (handed) {
+        pthread_mutex_lock(&st->mu);
+        st->handed += handed;
+        pthread_mutex_unlock(&st->mu);
+    }
+    if (!ended) return;
+    /* finish: the loop owns the request from here */
+    if (r->ev) {
+        evcon = evhttp_request_get_connection(r->ev);
+        if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
+        /* an answer cut short must not end like a complete one: close before the last chunk */
+        if (st->aborted && evcon && r->c) conn_close_now(r->c);
+        if (st->started) {
+            evhttp_send_reply_end(r->ev); /* frees a request whose connection is gone */
+        } else if (evcon) {
+            evhttp_send_reply(r->ev, r->status, reason_phrase(r->status), NULL);
+        } else {
+            evhttp_request_free(r->ev);
+        }
+        r->ev = NULL;
+    }
+    r->resp_len = st->total;
+    loop_unqueue(r); /* the producer's last post may still be queued */
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    free(st);
+    r->stream = NULL;
+    req_send(r); /* accounting, log line, release (r->ev is NULL: nothing more is sent) */
+}
+
+void tkm_api_req_stream_begin(tkm_api_req *r, int status, const char *content_type) {
+    if (atomic_exchange(&r->completed, 1)) {
+        tkm_misuse_("request completed twice", __FILE__, __LINE__);
+        return;
+    }
+    stream_state *st = calloc(1, sizeof *st);
+    r->status = status;
+    r->ctype = content_type;
+    if (!st) { /* cannot stream: answer 500 at end */
+        r->status = 500;
+        return;
+    }
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    r->stream = st;
+    loop_post(r);
+}
+
+int tkm_api_req_stream_write(tkm_api_req *r, const void *data, size_t len) {
+    stream_state *st = r->stream;
+    tkm_api_server *s = r->lp->srv;
+    if (!st) return 0;
+    if (!len) return 1;
+    chunk *c = malloc(sizeof *c + len);
+    if (!c) return 0;
+    c->next = NULL;
+    c->len = len;
+    memcpy(c->data, data, len);
+    pthread_mutex_lock(&st->mu);
+    while (!st->gone && st->queued > STREAM_WINDOW && !atomic_load(&s->draining)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&st->cv, &st->mu, &ts);
+    }
+    int ok = !st->gone && !atomic_load(&s->draining);
+    if (!ok) st->aborted = 1;
+    if (ok) {
+        if (st->tail)
+            st->tail->next = c;
+        else
+            st->head = c;
+        st->tail = c;
+        st->queued += len;
+        st->total += len;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&st->mu);
+    free(c);
+    if (ok) loop_post(r);
+    return ok;
+}
+
+void tkm_api_req_stream_end(tkm_api_req *r) {
+    stream_state *st = r->stream;
+    if (!st) { /* begin failed to allocate: a plain answer */
+        r->completed = 0;
+        tkm_api_req_reply_error(r, 500, TKM_ERR_NOMEM, NULL);
+        return;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->ended = 1;
+    pthread_mutex_unlock(&st->mu);
+    loop_post(r);
 }
 
 void tkm_api_req_reply_owned(tkm_api_req *r, int status, const char *content_type, uint8_t *body,
@@ -900,15 +1128,7 @@ void tkm_api_req_reply_owned(tkm_api_req *r, int status, const char *content_typ
         req_send(r);
         return;
     }
-    r->next = NULL;
-    pthread_mutex_lock(&lp->qmu);
-    if (lp->q_tail)
-        lp->q_tail->next = r;
-    else
-        lp->q_head = r;
-    lp->q_tail = r;
-    pthread_mutex_unlock(&lp->qmu);
-    event_active(lp->wake, EV_READ, 0);
+    loop_post(r);
 }
 
 void tkm_api_req_reply(tkm_api_req *r, int status, const char *content_type, const void *body, size_t len) {
@@ -1751,15 +1971,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     tkm_api_server *s = st->s;
     if (sig == SIGHUP) {
         tkm_log(TKM_LOG_INFO, "http", "SIGHUP: reloading");
-        tkm_rc rc = tkm_api_server_reload_tls(s);
-        if (tkm_failed(rc))
-            tkm_log(TKM_LOG_ERROR, "http", "client CA reload failed, keeping the previous one: %s (%s)",
-                    tkm_err_str(rc.code), tkm_err_detail());
+        /* the hook first: it may rewrite the client CA bundle that is re-read next */
         if (s->cfg.reload) {
             tkm_api_reload r = {0};
             s->cfg.reload(s->cfg.reload_arg, &r);
             if (r.set_log_level) tkm_log_set_level(r.log_level);
         }
+        tkm_rc rc = tkm_api_server_reload_tls(s);
+        if (tkm_failed(rc))
+            tkm_log(TKM_LOG_ERROR, "http", "client CA reload failed, keeping the previous one: %s (%s)",
+                    tkm_err_str(rc.code), tkm_err_detail());
         tkm_api_server_roles_changed(s);
         return;
     }
@@ -1820,6 +2041,17 @@ static void loop_free(loop *lp) {
     /* requests still outstanding: forget their evhttp side before evhttp_free frees it */
     for (tkm_api_req *r = lp->live; r; r = r->lnext) {
         r->ev = NULL;
+        if (r->stream) {
+            for (chunk *c = r->stream->head; c;) {
+                chunk *n = c->next;
+                free(c);
+                c = n;
+            }
+            pthread_mutex_destroy(&r->stream->mu);
+            pthread_cond_destroy(&r->stream->cv);
+            free(r->stream);
+            r->stream = NULL;
+        }
         if (r->c) {
             conn_unref(r->c);
             r->c = NULL;

@@ -118,7 +118,10 @@ typedef struct {
     int set_log_level; /* the hook sets it to 1 to change the level */
     tkm_log_level log_level;
 } tkm_api_reload;
-/* Called on the control thread (the one in tkm_api_server_run). */
+/*
+ * Called on the control thread (the one in tkm_api_server_run) at SIGHUP,
+ * before the client CA bundle is re-read (so the hook may rewrite it).
+ */
 typedef void (*tkm_api_reload_fn)(void *arg, tkm_api_reload *out);
 
 /* ---- configuration ---- */
@@ -265,6 +268,21 @@ TKM_API void tkm_api_req_reply_owned(tkm_api_req *r, int status, const char *con
 TKM_API void tkm_api_req_reply_json(tkm_api_req *r, int status, json_t *json);
 /* {"error":{"code":"NAME","message":"...","detail":"..."}} with status (0 = from the code). */
 TKM_API void tkm_api_req_reply_error(tkm_api_req *r, int status, tkm_err code, const char *detail);
+
+/*
+ * Streaming replies (HTTP/1.1 chunked): for answers too large to build in
+ * memory (an audit export). begin completes the request (the misuse handler
+ * fires if it was completed before) and sends the status and headers; write
+ * queues a chunk; end finishes the answer, after which r must not be used.
+ * Call them from a worker thread (a TKM_API_ROUTE_WORKER route), never from a
+ * loop thread: write blocks while more than 256 KiB are queued for the
+ * client (flow control). write returns 1 when queued, 0 when the client went
+ * away or the server is draining — then stop producing and call end.
+ * The request log line is written at end (bytes_out = the bytes streamed).
+ */
+TKM_API void tkm_api_req_stream_begin(tkm_api_req *r, int status, const char *content_type);
+TKM_API int tkm_api_req_stream_write(tkm_api_req *r, const void *data, size_t len);
+TKM_API void tkm_api_req_stream_end(tkm_api_req *r);
 
 /* HTTP status for a teekm error (400 parse, 401/403 auth, 413/429 limits, 503 unavailable...). */
 TKM_API int tkm_api_http_status(tkm_err code);

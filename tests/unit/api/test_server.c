@@ -258,6 +258,30 @@ static void rest_slow(tkm_api_req *r, void *arg) {
     tkm_api_req_reply_json(r, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* A streamed answer: n lines "line <i> <padding>\n" of 100 bytes each (query "n=<count>"). */
+static void rest_stream(tkm_api_req *r, void *arg) {
+    (void)arg;
+    const char *q = tkm_api_req_query(r);
+    long n = q && strncmp(q, "n=", 2) == 0 ? atol(q + 2) : 10;
+    tkm_api_req_stream_begin(r, 200, "application/jsonl");
+    char line[101];
+    char buf[64 * 101];
+    size_t used = 0;
+    for (long i = 0; i < n; i++) {
+        memset(line, '.', sizeof line);
+        int k = snprintf(line, 20, "line %09ld ", i);
+        line[k] = '.';
+        line[99] = '\n';
+        memcpy(buf + used, line, 100);
+        used += 100;
+        if (used + 100 > sizeof buf || i == n - 1) {
+            if (!tkm_api_req_stream_write(r, buf, used)) break;
+            used = 0;
+        }
+    }
+    tkm_api_req_stream_end(r);
+}
+
 static const tkm_rpc_method methods[] = {
     {"echo", TKM_ROLE_SIGN, rpc_echo, NULL},       {"sign", TKM_ROLE_SIGN, rpc_sign, NULL},
     {"policy", TKM_ROLE_SIGN, rpc_policy, NULL},   {"quantity", TKM_ROLE_SIGN, rpc_quantity, NULL},
@@ -307,6 +331,8 @@ static void run_child(int wfd) {
          .arg = "eth2"},
         {.name = "slow", .methods = TKM_HTTP_GET, .path = "/slow", .flags = TKM_API_ROUTE_WORKER,
          .roles = TKM_ROLE_SIGN, .fn = rest_slow},
+        {.name = "stream", .methods = TKM_HTTP_GET, .path = "/stream", .flags = TKM_API_ROUTE_WORKER,
+         .roles = TKM_ROLE_SIGN, .fn = rest_stream},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (tkm_failed(tkm_api_server_route(srv, &routes[i]))) _exit(6);
@@ -689,6 +715,48 @@ static void test_keepalive(void **state) {
         free(r.body);
     }
     assert_int_equal(total, 1); /* one TLS connection for all 30 requests */
+    curl_easy_cleanup(h);
+}
+
+static size_t stop_after(char *p, size_t sz, size_t n, void *arg) {
+    (void)p;
+    size_t *got = arg;
+    *got += sz * n;
+    return *got > 200000 ? 0 : sz * n; /* abort the transfer after ~200 KB */
+}
+
+/* Streamed answers: 5 MB in chunks with flow control, keep-alive afterwards; a client that leaves mid-way. */
+static void test_streaming(void **state) {
+    (void)state;
+    CURL *h = curl_easy_init();
+    resp r = do_req(h, "admin", "GET", "/stream?n=50000", NULL, NULL, 0);
+    assert_int_equal(r.err, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 50000 * 100);
+    assert_memory_equal(r.body + 49999 * 100, "line 000049999 ", 15);
+    assert_memory_equal(r.body, "line 000000000 ", 15);
+    free(r.body);
+    r = do_req(h, "admin", "POST", "/", NULL, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1}", 40);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.connects, 0); /* same connection after the chunked answer */
+    free(r.body);
+    /* a client that stops reading and leaves: the producer stops, the server keeps serving */
+    CURL *g = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "%s/stream?n=2000000", base);
+    setup(g, "admin");
+    size_t got = 0;
+    curl_easy_setopt(g, CURLOPT_URL, url);
+    curl_easy_setopt(g, CURLOPT_WRITEFUNCTION, stop_after);
+    curl_easy_setopt(g, CURLOPT_WRITEDATA, &got);
+    assert_int_equal(curl_easy_perform(g), CURLE_WRITE_ERROR);
+    curl_easy_cleanup(g);
+    for (int i = 0; i < 3; i++) {
+        r = do_req(h, "admin", "GET", "/stream?n=10", NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.len, 1000);
+        free(r.body);
+    }
     curl_easy_cleanup(h);
 }
 
@@ -1078,6 +1146,7 @@ int main(void) {
         cmocka_unit_test(test_jsonrpc_batch),
         cmocka_unit_test(test_body_limits_and_no_body_in_logs),
         cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_httpc_helper),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_slow_clients),
