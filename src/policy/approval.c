@@ -113,6 +113,117 @@ void tkm_key_event_digest(uint8_t out[static 32], const uint8_t instance_id[stat
     finish(out, instance_id, &c);
 }
 
+/* ---- the same structs as eth_signTypedData_v4 documents ---- */
+
+static json_t *td_hex(const uint8_t *b, size_t n) {
+    char s[2 * 32 + 3];
+    if (n > 32 || tkm_failed(tkm_hex_encode(s, sizeof s, b, n, 1))) return NULL;
+    return json_string(s);
+}
+static json_t *td_addr(const uint8_t *a) {
+    static const uint8_t zero[20];
+    char s[TKM_ETH_ADDR_STR_LEN];
+    tkm_eth_address_checksum(s, a ? a : zero);
+    return json_string(s);
+}
+static json_t *td_u64(uint64_t v) {
+    if (v <= 9007199254740991ULL) return json_integer((json_int_t)v);
+    char d[24];
+    snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+    return json_string(d);
+}
+static json_t *td_u256(const tkm_u256 *v) {
+    char d[TKM_U256_DEC_MAX + 1];
+    tkm_u256_to_dec(v, d);
+    return json_string(d);
+}
+
+/* "name type,name type" (a type's member list as in its encodeType) → [{name, type}, …] */
+static json_t *td_fields(const char *members) {
+    json_t *a = json_array();
+    const char *p = members;
+    while (a && *p) {
+        const char *sp = strchr(p, ' '), *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if (!sp || sp > end) {
+            json_decref(a);
+            return NULL;
+        }
+        json_t *f = json_pack("{s:s%,s:s%}", "name", sp + 1, (size_t)(end - sp - 1), "type", p, (size_t)(sp - p));
+        if (!f || json_array_append_new(a, f) != 0) {
+            json_decref(f);
+            json_decref(a);
+            return NULL;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return a;
+}
+
+/* Wrap message (stolen) in the document whose primary type has this encodeType "Name(members)". */
+static tkm_rc td_doc(json_t **out, const char *encode_type, const uint8_t instance_id[static 32], json_t *message) {
+    *out = NULL;
+    char name[32], members[256];
+    const char *lp = strchr(encode_type, '(');
+    size_t nl = lp ? (size_t)(lp - encode_type) : 0, ml = lp ? strlen(lp + 1) : 0;
+    json_t *doc = json_object(), *types = json_object(), *domain = json_object();
+    int bad = !lp || nl >= sizeof name || ml < 1 || ml > sizeof members || !doc || !types || !domain || !message;
+    if (!bad) {
+        memcpy(name, encode_type, nl);
+        name[nl] = 0;
+        memcpy(members, lp + 1, ml - 1); /* without the closing parenthesis */
+        members[ml - 1] = 0;
+        json_t *salt = td_hex(instance_id, 32);
+        bad |= !salt || json_object_set_new(domain, "name", json_string("teekm")) != 0 ||
+               json_object_set_new(domain, "version", json_string("1")) != 0 ||
+               json_object_set_new(domain, "salt", salt) != 0;
+        json_t *df = td_fields("string name,string version,bytes32 salt"), *mf = td_fields(members);
+        bad |= !df || !mf || json_object_set_new(types, "EIP712Domain", df) != 0 ||
+               json_object_set_new(types, name, mf) != 0;
+        bad |= json_object_set(doc, "types", types) != 0 ||
+               json_object_set_new(doc, "primaryType", json_string(name)) != 0 ||
+               json_object_set(doc, "domain", domain) != 0 || json_object_set(doc, "message", message) != 0;
+    }
+    json_decref(types);
+    json_decref(domain);
+    json_decref(message);
+    if (bad) {
+        json_decref(doc);
+        TKM_ENSURE(0, TKM_ERR_NOMEM);
+    }
+    *out = doc;
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_approval_typed_data(json_t **out, const uint8_t instance_id[static TKM_INSTANCE_ID_LEN], const tkm_intent *in,
+                               uint64_t expires_at) {
+    tkm_u256 zero = tkm_u256_zero(), chain = tkm_u256_from_u64(in->has_chain_id ? in->chain_id : 0);
+    json_t *m = json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "requestId", in->request_id, "key",
+                          td_addr(in->key), "chainId", td_u256(&chain), "action", tkm_action_name(in->action), "asset",
+                          td_addr(in->asset_kind == TKM_ASSET_CONTRACT ? in->asset_contract : NULL), "to",
+                          td_addr(in->has_to ? in->to : NULL), "amount", td_u256(in->has_amount ? &in->amount : &zero),
+                          "payloadHash", td_hex(in->payload_hash, 32), "expiresAt", td_u64(expires_at));
+    return td_doc(out, APPROVAL_TYPE, instance_id, m);
+}
+
+tkm_rc tkm_policy_update_typed_data(json_t **out, const uint8_t instance_id[static TKM_INSTANCE_ID_LEN], uint64_t version,
+                                    const uint8_t policy_hash[static 32], uint64_t prev_version,
+                                    const uint8_t prev_hash[static 32], uint64_t expires_at) {
+    json_t *m = json_pack("{s:o,s:o,s:o,s:o,s:o}", "version", td_u64(version), "policyHash", td_hex(policy_hash, 32),
+                          "previousVersion", td_u64(prev_version), "previousPolicyHash", td_hex(prev_hash, 32),
+                          "expiresAt", td_u64(expires_at));
+    return td_doc(out, POLICY_UPDATE_TYPE, instance_id, m);
+}
+
+tkm_rc tkm_key_event_typed_data(json_t **out, const uint8_t instance_id[static TKM_INSTANCE_ID_LEN],
+                                const char *request_id, tkm_key_event ev, const char *label, const uint8_t *key,
+                                uint64_t policy_version, uint64_t expires_at) {
+    json_t *m = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "requestId", request_id, "action", tkm_key_event_name(ev),
+                          "label", label, "key", td_addr(key), "policyVersion", td_u64(policy_version), "expiresAt",
+                          td_u64(expires_at));
+    return td_doc(out, KEY_EVENT_TYPE, instance_id, m);
+}
+
 static tkm_rc fail_at(const char *path, const char *why) {
     tkm_err_detail_set("%s: %s", path, why);
     tkm_err_record_where_(__FILE__, __LINE__);

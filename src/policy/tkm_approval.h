@@ -85,6 +85,26 @@ TKM_API void tkm_key_event_digest(uint8_t out[static 32], const uint8_t instance
                                   const uint8_t *key, uint64_t policy_version, uint64_t expires_at);
 
 /*
+ * The same three structs as complete eth_signTypedData_v4 documents
+ * ({types, primaryType, domain, message}) for approvers' wallets: what they
+ * sign hashes to the digests above. uint256 values are decimal strings,
+ * uint64 values JSON integers (strings above 2^53-1), addresses EIP-55,
+ * bytes32 0x hex. Out: *out (caller json_decref's).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_approval_typed_data(json_t **out, const uint8_t instance_id[static TKM_INSTANCE_ID_LEN],
+                                                       const tkm_intent *in, uint64_t expires_at);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_policy_update_typed_data(json_t **out,
+                                                            const uint8_t instance_id[static TKM_INSTANCE_ID_LEN],
+                                                            uint64_t version, const uint8_t policy_hash[static 32],
+                                                            uint64_t prev_version, const uint8_t prev_hash[static 32],
+                                                            uint64_t expires_at);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_key_event_typed_data(json_t **out,
+                                                        const uint8_t instance_id[static TKM_INSTANCE_ID_LEN],
+                                                        const char *request_id, tkm_key_event ev, const char *label,
+                                                        const uint8_t *key, uint64_t policy_version,
+                                                        uint64_t expires_at);
+
+/*
  * Recover the signer of a presented approval over a digest.
  * Returns: OK and *signer; TKM_ERR_HIGH_S / TKM_ERR_BAD_SIGNATURE / TKM_ERR_RECOVER
  * for a bad signature; TKM_ERR_VERIFY when it recovers to another address than

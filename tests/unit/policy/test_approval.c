@@ -91,6 +91,71 @@ static void test_approval_digest(void **state) {
     assert_memory_equal(d, want, 32);
 }
 
+/* The rendered eth_signTypedData_v4 documents hash (through the strict EIP-712 parser) to ethers' digests. */
+static void doc_digest(json_t *doc, uint8_t out[32]) {
+    char *txt = json_dumps(doc, JSON_COMPACT);
+    tkm_typed_data *td = NULL;
+    TU_ASSERT_OK(tkm_typed_data_parse(&td, (const uint8_t *)txt, strlen(txt), NULL));
+    memcpy(out, tkm_typed_data_hashes(td)->digest, 32);
+    tkm_typed_data_free(td);
+    free(txt);
+    json_decref(doc);
+}
+
+static void test_documents(void **state) {
+    (void)state;
+    const json_t *ad = json_object_get(vec, "adminDigests");
+    uint8_t d[32], want[32];
+    json_t *doc = NULL;
+    /* Approval */
+    const json_t *ap = json_object_get(ad, "approval"), *v = json_object_get(ap, "value");
+    tkm_intent it;
+    memset(&it, 0, sizeof it);
+    snprintf(it.request_id, sizeof it.request_id, "%s", sget(v, "requestId"));
+    TU_ASSERT_OK(tkm_eth_address_parse(it.key, sget(v, "key"), 42));
+    it.has_chain_id = 1;
+    it.chain_id = iget(v, "chainId");
+    it.action = TKM_ACTION_TRANSFER;
+    it.asset_kind = TKM_ASSET_NATIVE;
+    it.has_to = 1;
+    TU_ASSERT_OK(tkm_eth_address_parse(it.to, sget(v, "to"), 42));
+    it.has_amount = 1;
+    TU_ASSERT_OK(tkm_u256_from_dec(&it.amount, sget(v, "amount"), strlen(sget(v, "amount"))));
+    tu_hex_exact(it.payload_hash, 32, sget(v, "payloadHash"));
+    TU_ASSERT_OK(tkm_approval_typed_data(&doc, instance, &it, iget(v, "expiresAt")));
+    assert_string_equal(json_string_value(json_object_get(doc, "primaryType")), "Approval");
+    doc_digest(doc, d);
+    tu_hex_exact(want, 32, sget(ap, "digest"));
+    assert_memory_equal(d, want, 32);
+    /* PolicyUpdate */
+    const json_t *pu = json_object_get(ad, "policyUpdate");
+    v = json_object_get(pu, "value");
+    uint8_t h[32], ph[32];
+    tu_hex_exact(h, 32, sget(v, "policyHash"));
+    tu_hex_exact(ph, 32, sget(v, "previousPolicyHash"));
+    TU_ASSERT_OK(tkm_policy_update_typed_data(&doc, instance, iget(v, "version"), h, iget(v, "previousVersion"), ph,
+                                              iget(v, "expiresAt")));
+    doc_digest(doc, d);
+    tu_hex_exact(want, 32, sget(pu, "digest"));
+    assert_memory_equal(d, want, 32);
+    /* KeyEvent (each of the vectors) */
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(ad, "keyEvents"), i, e) {
+        v = json_object_get(e, "value");
+        tkm_key_event ev = TKM_KEY_EVENT_GENERATE;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(tkm_key_event_name((tkm_key_event)k), sget(v, "action")) == 0) ev = (tkm_key_event)k;
+        uint8_t key[20];
+        TU_ASSERT_OK(tkm_eth_address_parse(key, sget(v, "key"), strlen(sget(v, "key"))));
+        TU_ASSERT_OK(tkm_key_event_typed_data(&doc, instance, sget(v, "requestId"), ev, sget(v, "label"), key,
+                                              iget(v, "policyVersion"), iget(v, "expiresAt")));
+        doc_digest(doc, d);
+        tu_hex_exact(want, 32, sget(e, "digest"));
+        assert_memory_equal(d, want, 32);
+    }
+}
+
 static void test_approval_parse(void **state) {
     (void)state;
     tkm_approval a;
@@ -202,6 +267,7 @@ int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_domain),
+        cmocka_unit_test(test_documents),
         cmocka_unit_test(test_policy_update_digest),
         cmocka_unit_test(test_key_event_digest),
         cmocka_unit_test(test_approval_digest),
