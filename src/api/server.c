@@ -1099,6 +1099,16 @@ int tkm_api_req_stream_write(tkm_api_req *r, const void *data, size_t len) {
     return ok;
 }
 
+void tkm_api_req_stream_abort(tkm_api_req *r) {
+    stream_state *st = r->stream;
+    if (st) {
+        pthread_mutex_lock(&st->mu);
+        st->aborted = 1;
+        pthread_mutex_unlock(&st->mu);
+    }
+    tkm_api_req_stream_end(r);
+}
+
 void tkm_api_req_stream_end(tkm_api_req *r) {
     stream_state *st = r->stream;
     if (!st) { /* begin failed to allocate: a plain answer */

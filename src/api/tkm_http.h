@@ -283,6 +283,8 @@ TKM_API void tkm_api_req_reply_error(tkm_api_req *r, int status, tkm_err code, c
 TKM_API void tkm_api_req_stream_begin(tkm_api_req *r, int status, const char *content_type);
 TKM_API int tkm_api_req_stream_write(tkm_api_req *r, const void *data, size_t len);
 TKM_API void tkm_api_req_stream_end(tkm_api_req *r);
+/* End an answer that failed half-way: the connection is closed without the final chunk. */
+TKM_API void tkm_api_req_stream_abort(tkm_api_req *r);
 
 /* HTTP status for a teekm error (400 parse, 401/403 auth, 413/429 limits, 503 unavailable...). */
 TKM_API int tkm_api_http_status(tkm_err code);

@@ -184,12 +184,16 @@ typedef enum {
     X(TKM_ERR_NO_CLIENT_CERT, 710, "client certificate required")                \
     X(TKM_ERR_CLIENT_CERT_UNTRUSTED, 711, "client certificate not trusted")      \
     X(TKM_ERR_ROLE_MISSING, 712, "caller lacks the required role")               \
+    X(TKM_ERR_KEY_NOT_ALLOWED, 730, "client may not use this key")               \
+    X(TKM_ERR_NOT_APPROVER, 731, "signer is not an approver in the active policy") \
     /* LIMIT 8xx */                                                              \
     X(TKM_ERR_LIMIT, 800, "limit exceeded")                                      \
     X(TKM_ERR_RATE_LIMIT, 801, "rate limit exceeded")                            \
     X(TKM_ERR_BODY_TOO_LARGE, 810, "request body too large")                     \
     X(TKM_ERR_TOO_MANY_CONNECTIONS, 811, "too many connections")                 \
     X(TKM_ERR_BATCH_TOO_LARGE, 812, "JSON-RPC batch too large")                  \
+    X(TKM_ERR_QUEUE_FULL, 820, "signing queue full")                             \
+    X(TKM_ERR_PENDING_FULL, 821, "too many requests waiting for approvals")      \
     /* MISUSE / INTERNAL 9xx */                                                  \
     X(TKM_ERR_MISUSE, 900, "API misuse")                                         \
     X(TKM_ERR_INTERNAL, 901, "internal error")                                   \

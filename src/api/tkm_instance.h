@@ -1,0 +1,138 @@
+/*
+ * tkm_instance.h — the data directory of a teekmd instance: creating it
+ * (`teekm init`, which runs `teekmd init`), opening it at start-up with the
+ * clone/snapshot checks, and the attestation it presents (RA-TLS certificate,
+ * fresh evidence on request).
+ *
+ * Layout of DIR (docs/teekmd.md "Data directory"):
+ *   instance.json       instance id, platform, audit address, operator certificate
+ *                       fingerprint; MAC'd with seal_key("teekm/instance/v1")
+ *   lock                held (flock) by the process using the directory
+ *   sim.key             sim platform only: its P-256 key (0600)
+ *   state.db, counter   the protected state (store) and its monotonic counter
+ *   hwm                 the attested high-water mark (tkm_hwm.h)
+ *   tls.crt             the RA-TLS certificate currently served (PEM, public);
+ *                       rewritten at every start — clients that trust it as
+ *                       their CA file re-read it after a restart
+ *   client-ca.crt       the local client CA (its private key is not kept)
+ *   client/operator.crt, client/operator.key (0600)
+ *                       the operator's client certificate: all roles
+ * Everything secret is sealed under keys derived from the platform seal key
+ * (state key, signing keys, audit key) or never written (the TLS key is made
+ * at every start inside the TEE). The operator's client key is the one thing
+ * handed out in clear: it is the operator's credential, not a signing key.
+ *
+ * The state is sealed by the binary that creates it (the sim and SGX seal
+ * keys depend on the measurement): initialise with the same teekmd binary
+ * that will serve the directory.
+ *
+ * Clone and snapshot detection at open: the store refuses a database older
+ * than its counter or belonging to another instance; the attested high-water
+ * mark (DIR/hwm) refuses a state older than one already put into evidence,
+ * and the instance id of instance.json must be the state's. The counter and
+ * the mark are files on the host's disk (docs/attestation.md §5 says what that
+ * does not stop); `instance_counter()` in instance.c is where the verifier's
+ * remote counter plugs in.
+ *
+ * Thread-safety: tkm_instance_attest and the key-set updates may be called
+ * from any thread (serialised inside); open/close from one thread.
+ * Ownership: tkm_instance_open returns an instance freed by tkm_instance_close.
+ * Secrets: the TLS private key and, through the engine, every key.
+ */
+#ifndef TKM_INSTANCE_H
+#define TKM_INSTANCE_H
+
+#include <openssl/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../audit/audit.h"
+#include "../tee/tee.h"
+
+#define TKM_INSTANCE_FORMAT 1
+#define TKM_INSTANCE_OPERATOR_CN "teekm-operator"
+/* Keys listed in the claims one by one up to this many; above, the claims carry keyCount + keysDigest. */
+#define TKM_INSTANCE_INLINE_KEYS 64
+
+typedef struct {
+    const char *dir;              /* created 0700 if missing; must not hold an instance */
+    const char *tee;              /* "sim", "sgx", "tdx", "snp" or "auto" */
+    const char *tee_root;         /* NULL = "/" (tests: doubles of the kernel interfaces) */
+    int allow_debug;
+    const uint8_t *policy;        /* the initial policy document */
+    size_t policy_len;
+    const char *const *labels;    /* one secp256k1 key generated per label */
+    size_t n_labels;
+    const char *const *tls_names; /* names in the first RA-TLS certificate (NULL: 127.0.0.1, ::1, localhost) */
+    size_t n_tls_names;
+    int fast_unsafe;              /* tests and benchmarks only: SQLite synchronous=NORMAL */
+} tkm_instance_init_opts;
+
+/*
+ * Create an instance in o->dir. Refuses a directory that holds one
+ * (TKM_ERR_EXISTS) without touching it; on any failure removes what it made.
+ * Out: *out, the JSON object `teekm init` prints: instanceId, platform,
+ * dataDir, keys (label → address), auditAddress, policyHash, policyVersion,
+ * client {cert, key, ca, clientCa} (absolute paths; ca = the RA-TLS
+ * certificate file to verify the server with).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o);
+
+typedef struct tkm_instance tkm_instance;
+
+typedef struct {
+    const char *dir;
+    const char *tee;              /* NULL = the platform recorded at init; else must be it ("auto" detects) */
+    const char *tee_root;
+    int allow_debug;
+    const char *const *tls_names; /* subject alternative names of the RA-TLS certificate */
+    size_t n_tls_names;
+    size_t max_batch;             /* engine group-commit size (0 = 256) */
+    int fast_unsafe;
+} tkm_instance_open_opts;
+
+/*
+ * Open: lock the directory, read and check instance.json, open the platform
+ * (entropy check), open the state (counter + high-water mark checks), issue
+ * the RA-TLS certificate over fresh evidence (key made now, inside the TEE),
+ * write DIR/tls.crt, raise the high-water mark, audit attestation_produced.
+ * Returns: OK; TKM_ERR_STORE_BUSY (another process holds the directory);
+ * TKM_ERR_NOT_FOUND (no instance); TKM_ERR_STORE_TAMPER (instance.json
+ * edited); TKM_ERR_STORE_ROLLBACK / TKM_ERR_STORE_CLONE (snapshot or clone);
+ * platform and store errors.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o);
+/* Close the engine (state), the platform, wipe the TLS key, unlock. NULL-safe. */
+TKM_API void tkm_instance_close(tkm_instance *in);
+
+TKM_API tkm_engine *tkm_instance_engine(const tkm_instance *in);
+TKM_API tkm_tee *tkm_instance_tee(const tkm_instance *in);
+/* The served certificate and its key (borrowed; valid until close). */
+TKM_API X509 *tkm_instance_cert(const tkm_instance *in);
+TKM_API EVP_PKEY *tkm_instance_tls_key(const tkm_instance *in);
+/* SHA-256 of the operator certificate's DER (it gets every role). */
+TKM_API const uint8_t *tkm_instance_operator_fingerprint(const tkm_instance *in);
+TKM_API const char *tkm_instance_dir(const tkm_instance *in);
+TKM_API const char *tkm_instance_platform(const tkm_instance *in);
+/* Absolute path of DIR/client-ca.crt (the local client CA certificate). */
+TKM_API const char *tkm_instance_client_ca_path(const tkm_instance *in);
+/* Unix time of the last evidence produced (certificate or teekm_evidence). */
+TKM_API int64_t tkm_instance_evidence_time(const tkm_instance *in);
+/* Active signer keys in the attested key set. */
+TKM_API size_t tkm_instance_key_count(const tkm_instance *in);
+
+/*
+ * Fresh evidence over the current claims (state version, policy, keys, TLS
+ * key) and an optional verifier nonce (1..64 bytes). Raises the high-water
+ * mark first; audits attestation_produced. Out: *out {platform, format,
+ * claims (the exact JCS text, as the verifier's /v1/attest takes it),
+ * claimsObject, evidence (0x hex), reportData, stateVersion, and keys (the
+ * full list) when the claims carry a digest}.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_attest(tkm_instance *in, const uint8_t *nonce, size_t nonce_len,
+                                                   json_t **out);
+/* The attested key set follows key events (call after the engine committed them). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_key_added(tkm_instance *in, const uint8_t pub[65]);
+TKM_API void tkm_instance_key_removed(tkm_instance *in, const uint8_t addr[20]);
+
+#endif
