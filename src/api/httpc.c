@@ -72,10 +72,29 @@ tkm_rc tkm_httpc_new(tkm_httpc **out, const tkm_httpc_config *cfg) {
     return TKM_RC_OK;
 }
 
+typedef struct {
+    tkm_wr *w;
+    CURL *h;
+    tkm_httpc_sink_fn sink; /* 2xx bodies go here instead of w */
+    void *sink_ctx;
+    int sink_failed;
+} data_ctx;
+
 static size_t on_data(char *p, size_t size, size_t n, void *arg) {
-    tkm_wr *w = arg;
+    data_ctx *d = arg;
     size_t len = size * n;
-    return tkm_ok(tkm_wr_put(w, p, len)) ? len : 0; /* 0 aborts the transfer (cap reached) */
+    if (d->sink) {
+        long code = 0;
+        curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && code < 300) {
+            if (d->sink(d->sink_ctx, (const uint8_t *)p, len) != 0) {
+                d->sink_failed = 1;
+                return 0;
+            }
+            return len;
+        }
+    }
+    return tkm_ok(tkm_wr_put(d->w, p, len)) ? len : 0; /* 0 aborts the transfer (cap reached) */
 }
 
 static tkm_err map_curl(CURLcode e) {
@@ -97,8 +116,24 @@ static tkm_err map_curl(CURLcode e) {
     }
 }
 
+static tkm_rc perform(tkm_httpc *c, const char *method, const char *path, const char *content_type,
+                      const uint8_t *body, size_t len, long *status, uint8_t **resp, size_t *resp_len,
+                      tkm_httpc_sink_fn sink, void *sink_ctx);
+
 tkm_rc tkm_httpc_request(tkm_httpc *c, const char *method, const char *path, const char *content_type,
                          const uint8_t *body, size_t len, long *status, uint8_t **resp, size_t *resp_len) {
+    return perform(c, method, path, content_type, body, len, status, resp, resp_len, NULL, NULL);
+}
+
+tkm_rc tkm_httpc_get_stream(tkm_httpc *c, const char *path, tkm_httpc_sink_fn sink, void *ctx, long *status,
+                            uint8_t **resp, size_t *resp_len) {
+    TKM_ARG_CHECK(sink);
+    return perform(c, "GET", path, NULL, NULL, 0, status, resp, resp_len, sink, ctx);
+}
+
+static tkm_rc perform(tkm_httpc *c, const char *method, const char *path, const char *content_type,
+                      const uint8_t *body, size_t len, long *status, uint8_t **resp, size_t *resp_len,
+                      tkm_httpc_sink_fn sink, void *sink_ctx) {
     TKM_ARG_CHECK(c && method && path && status && resp && resp_len && (body || len == 0));
     *status = 0;
     *resp = NULL;
@@ -128,12 +163,18 @@ tkm_rc tkm_httpc_request(tkm_httpc *c, const char *method, const char *path, con
         ok &= curl_easy_setopt(h, CURLOPT_SSLKEY, c->key) == CURLE_OK;
     }
     ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms) == CURLE_OK;
+    if (sink) { /* a long download: no total deadline, but it must keep moving */
+        ok &= curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK;
+        ok &= curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (c->timeout_ms + 999) / 1000) == CURLE_OK;
+    } else {
+        ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms) == CURLE_OK;
+    }
     ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, &w) == CURLE_OK;
+    data_ctx dc = {&w, h, sink, sink_ctx, 0};
+    ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, &dc) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
     if (strcmp(method, "GET") == 0) ok &= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
     if (body) {
@@ -150,7 +191,7 @@ tkm_rc tkm_httpc_request(tkm_httpc *c, const char *method, const char *path, con
     CURLcode e = curl_easy_perform(h);
     if (e != CURLE_OK) {
         tkm_err_detail_set("%s: %s", curl_easy_strerror(e), errbuf);
-        TKM_GOTO(rc, map_curl(e));
+        TKM_GOTO(rc, dc.sink_failed ? TKM_ERR_IO : map_curl(e));
     }
     if (w.len > c->max_response) TKM_GOTO(rc, TKM_ERR_TOO_LARGE);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);

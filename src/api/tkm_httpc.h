@@ -59,6 +59,17 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_httpc_request(tkm_httpc *c, const char *metho
                                                  size_t *resp_len);
 
 /*
+ * A GET whose 2xx body is handed to sink as it arrives (an audit export), with
+ * no total deadline but a stall limit (timeout_ms without a byte). sink
+ * returns non-zero to stop (then TKM_ERR_IO). Out: *status; a non-2xx body in
+ * *resp (as tkm_httpc_request; caller frees). A body cut short by the server
+ * (chunked answer without its last chunk) is TKM_ERR_NETWORK.
+ */
+typedef int (*tkm_httpc_sink_fn)(void *ctx, const uint8_t *data, size_t len);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_httpc_get_stream(tkm_httpc *c, const char *path, tkm_httpc_sink_fn sink,
+                                                    void *ctx, long *status, uint8_t **resp, size_t *resp_len);
+
+/*
  * JSON in, JSON out. body may be NULL. Out: *status, *out (NULL when the
  * answer is empty; caller decrefs). A 4xx/5xx answer returns
  * TKM_ERR_HTTP_STATUS with the server's error code and detail in the detail

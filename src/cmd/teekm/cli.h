@@ -38,7 +38,28 @@ int cli_print_json(const json_t *v);
  */
 TKM_WARN_UNUSED tkm_rc cli_devkey_load(const char *path, tkm_secret **sk);
 
+/* ---- talking to a running teekmd (cmd_client.c) ---- */
+#include "api/tkm_httpc.h"
+typedef struct {
+    const char *url, *data_dir, *cert, *key, *ca;
+} cli_conn;
+extern const char cli_conn_usage[];
+/* Take a connection option at argv[*i] (and its value): 1 when taken. */
+int cli_conn_option(cli_conn *c, int argc, char **argv, int *i);
+/* The HTTPS client for c (defaults from $TEEKM_URL / $TEEKM_DATA_DIR). Caller frees with tkm_httpc_free. */
+TKM_WARN_UNUSED tkm_rc cli_conn_open(cli_conn *c, tkm_httpc **out);
+/* Sign a typed-data document with a development key file: the 0x r‖s‖v signature as a JSON string. */
+TKM_WARN_UNUSED tkm_rc cli_sign_typed(const json_t *doc, const char *devkey_path, json_t **sig);
+/* POST with the admins' quorum (cmd_keys.c): see there. Returns a process status. */
+int cli_admin_quorum(tkm_httpc *h, const char *path, json_t *body, const char *const *approver_keys, size_t n_keys,
+                     json_t **out);
+/* The teekmd program next to teekm (else "teekmd", found on PATH). */
+const char *cli_teekmd_path(void);
+
 int cmd_version(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_rpc(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_typed_data(int argc, char **argv);

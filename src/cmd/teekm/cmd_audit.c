@@ -9,9 +9,49 @@
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: teekm audit export --state DIR [--seal-key-file F] [--out FILE]\n"
-            "       teekm audit verify FILE --audit-address 0xADDR\n");
+            "usage: teekm audit export --state DIR [--seal-key-file F] [--out FILE]   (a state no service holds)\n"
+            "       teekm audit export [--from SEQ] [--out FILE] [connection options]   (from a running teekmd)\n"
+            "       teekm audit verify FILE --audit-address 0xADDR\n%s",
+            cli_conn_usage);
     return 2;
+}
+
+static int sink_fn(void *ctx, const uint8_t *data, size_t len) {
+    return fwrite(data, 1, len, (FILE *)ctx) == len ? 0 : 1;
+}
+
+/* From a running teekmd: GET /admin/v1/audit?from=SEQ, written as it streams in. */
+static int audit_export_service(cli_conn *conn, const char *from, const char *out_path) {
+    tkm_httpc *h = NULL;
+    tkm_rc rc = cli_conn_open(conn, &h);
+    if (tkm_failed(rc)) {
+        cli_error("audit export", rc);
+        return 1;
+    }
+    FILE *out = out_path ? fopen(out_path, "wb") : stdout;
+    if (!out) {
+        fprintf(stderr, "teekm: audit export: cannot write %s\n", out_path);
+        tkm_httpc_free(h);
+        return 1;
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/admin/v1/audit%s%s", from ? "?from=" : "", from ? from : "");
+    long status = 0;
+    uint8_t *resp = NULL;
+    size_t rl = 0;
+    rc = tkm_httpc_get_stream(h, path, sink_fn, out, &status, &resp, &rl);
+    int st = 1;
+    if (tkm_ok(rc) && fflush(out) != 0) rc = TKM_RC(TKM_ERR_IO);
+    if (tkm_failed(rc))
+        cli_error("audit export (the output is incomplete)", rc);
+    else if (status != 200)
+        fprintf(stderr, "teekm: audit export: HTTP %ld: %s\n", status, resp ? (const char *)resp : "");
+    else
+        st = 0;
+    free(resp);
+    if (out != stdout) fclose(out);
+    tkm_httpc_free(h);
+    return st;
 }
 
 static void hex32(char out[67], const uint8_t h[32]) {
@@ -23,9 +63,15 @@ static int write_fn(void *ctx, const uint8_t *line, size_t len) {
 }
 
 static int audit_export(int argc, char **argv) {
-    const char *dir = NULL, *seal_file = NULL, *out_path = NULL;
+    const char *dir = NULL, *seal_file = NULL, *out_path = NULL, *from = NULL;
+    cli_conn conn = {0};
+    int service = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
+        if (cli_conn_option(&conn, argc, argv, &i))
+            service = 1;
+        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = argv[++i], service = 1;
+        else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
             dir = argv[++i];
         else if (strcmp(argv[i], "--seal-key-file") == 0 && i + 1 < argc)
             seal_file = argv[++i];
@@ -34,7 +80,8 @@ static int audit_export(int argc, char **argv) {
         else
             return usage();
     }
-    if (!dir) return usage();
+    if (dir && service) return usage();
+    if (!dir) return audit_export_service(&conn, from, out_path);
     tkm_secret *seal = NULL;
     tkm_store *s = NULL;
     FILE *out = stdout;

@@ -452,10 +452,123 @@ out:
     return status;
 }
 
+/* ---- the running service's policy (admin API) ---- */
+
+#define MAX_APPROVERS 32
+
+static int policy_service(int argc, char **argv) {
+    const char *sub = argv[0], *arg = NULL, *exp = NULL, *signature = NULL;
+    const char *keys[MAX_APPROVERS], *sigs[MAX_APPROVERS];
+    size_t n_keys = 0, n_sigs = 0;
+    cli_conn conn = {0};
+    for (int i = 1; i < argc; i++) {
+        if (cli_conn_option(&conn, argc, argv, &i)) continue;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (a[0] != '-' && !arg) {
+            arg = a;
+            continue;
+        }
+        if (!v) goto usage;
+        i++;
+        if (strcmp(a, "--approver-key") == 0 && n_keys < MAX_APPROVERS)
+            keys[n_keys++] = v;
+        else if (strcmp(a, "--approval") == 0 && n_sigs < MAX_APPROVERS)
+            sigs[n_sigs++] = v;
+        else if (strcmp(a, "--signature") == 0)
+            signature = v;
+        else if (strcmp(a, "--expires-at") == 0)
+            exp = v;
+        else
+            goto usage;
+    }
+    int get = strcmp(sub, "get") == 0, propose = strcmp(sub, "propose") == 0;
+    int approve = strcmp(sub, "approve") == 0; /* else activate */
+    if (get == !!arg) goto usage;
+    if (approve && !signature == !n_keys) goto usage;
+    tkm_httpc *h = NULL;
+    tkm_rc rc = cli_conn_open(&conn, &h);
+    if (tkm_failed(rc)) {
+        cli_error("policy", rc);
+        return 1;
+    }
+    int status = 1;
+    long st = 0;
+    json_t *out = NULL, *body = NULL, *doc = NULL;
+    char path[256];
+    if (get) {
+        rc = tkm_httpc_json(h, "GET", "/admin/v1/policy", NULL, &st, &out);
+    } else if (propose) {
+        uint8_t *pd = NULL;
+        size_t pl = 0;
+        rc = cli_read_input(arg, TKM_POLICY_MAX_BYTES + 1, &pd, &pl);
+        if (tkm_ok(rc)) rc = tkm_json_load(&doc, pd, pl, NULL);
+        free(pd);
+        if (tkm_ok(rc)) {
+            body = json_pack("{s:O}", "policy", doc);
+            if (exp) json_object_set_new(body, "expiresAt", json_integer(strtoll(exp, NULL, 10)));
+            rc = tkm_httpc_json(h, "POST", "/admin/v1/policy/proposals", body, &st, &out);
+        }
+    } else {
+        /* approve / activate: the proposal's typed data is fetched and signed here for --approver-key */
+        json_t *prop = NULL;
+        snprintf(path, sizeof path, "/admin/v1/policy/proposals/%s", arg);
+        if (n_keys) rc = tkm_httpc_json(h, "GET", path, NULL, &st, &prop);
+        json_t *apps = json_array();
+        for (size_t i = 0; tkm_ok(rc) && i < n_keys; i++) {
+            json_t *sig = NULL;
+            rc = cli_sign_typed(json_object_get(json_object_get(prop, "approval"), "typedData"), keys[i], &sig);
+            if (tkm_ok(rc)) json_array_append_new(apps, sig);
+        }
+        json_decref(prop);
+        for (size_t i = 0; i < n_sigs; i++) json_array_append_new(apps, json_string(sigs[i]));
+        if (tkm_ok(rc) && approve) {
+            snprintf(path, sizeof path, "/admin/v1/policy/proposals/%s/approvals", arg);
+            size_t na = json_array_size(apps);
+            for (size_t i = 0; tkm_ok(rc) && i < (signature ? 1 : na); i++) {
+                json_decref(body);
+                json_decref(out);
+                out = NULL;
+                json_t *sv = signature ? json_string(signature) : json_incref(json_array_get(apps, i));
+                body = json_pack("{s:o}", "signature", sv);
+                rc = tkm_httpc_json(h, "POST", path, body, &st, &out);
+            }
+        } else if (tkm_ok(rc)) {
+            snprintf(path, sizeof path, "/admin/v1/policy/proposals/%s/activate", arg);
+            body = json_pack("{s:O}", "approvals", apps);
+            rc = tkm_httpc_json(h, "POST", path, body, &st, &out);
+        }
+        json_decref(apps);
+    }
+    if (tkm_failed(rc)) {
+        if (out) cli_print_json(out);
+        cli_error("policy", rc);
+    } else {
+        cli_print_json(out);
+        status = 0;
+    }
+    json_decref(out);
+    json_decref(body);
+    json_decref(doc);
+    tkm_httpc_free(h);
+    return status;
+usage:
+    fprintf(stderr,
+            "usage: teekm policy get\n"
+            "       teekm policy propose POLICY.json [--expires-at UNIX]\n"
+            "       teekm policy approve 0xHASH (--signature 0xSIG | --approver-key DEVKEYFILE...)\n"
+            "       teekm policy activate 0xHASH [--approver-key DEVKEYFILE]... [--approval 0xSIG]...\n%s",
+            cli_conn_usage);
+    return 2;
+}
+
 int cmd_policy(int argc, char **argv) {
     static const cli_command sub[] = {
         {"check", policy_check, "validate a policy document and print its hash"},
         {"eval", policy_eval, "evaluate requests against a policy (offline), optionally recording state"},
+        {"get", policy_service, "the running service's active policy and its hash"},
+        {"propose", policy_service, "propose a new policy to the running service (prints the PolicyUpdate to sign)"},
+        {"approve", policy_service, "add an admin approval to a proposal"},
+        {"activate", policy_service, "activate a proposal with the admins' approvals"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("teekm policy", sub, argc - 1, argv + 1);

@@ -10,14 +10,17 @@
 
 static const cli_command commands[] = {
     {"version", cmd_version, "print the version"},
+    {"init", cmd_init, "create a teekmd instance: teekm init --data-dir DIR --tee sim --policy P.json [--key LABEL]..."},
+    {"keys", cmd_keys, "keys of a running teekmd: list, show, generate, retire, rotate (admin API)"},
+    {"rpc", cmd_rpc, "one JSON-RPC call to a running teekmd: teekm rpc METHOD [PARAMS_JSON]"},
     {"selftest", cmd_selftest, "check the entropy source and run the crypto known-answer tests"},
     {"bench", cmd_bench, "run benchmarks (crypto, …)"},
     {"typed-data", cmd_typed_data, "EIP-712 typed data: hash, recover, sign-dev (development only)"},
     {"evidence", cmd_evidence, "attestation evidence: evidence verify FILE [--policy] [--collateral] [--at] | evidence show --tls HOST:PORT"},
     {"tx", cmd_tx, "decode a signed transaction; sign-dev (development key files only)"},
     {"calldata", cmd_calldata, "decode ERC-20 / ERC-3643 token calldata"},
-    {"policy", cmd_policy, "check a policy document; evaluate requests against it (offline)"},
-    {"audit", cmd_audit, "export and verify the signed audit log"},
+    {"policy", cmd_policy, "check, evaluate (offline); get, propose, approve, activate (running teekmd)"},
+    {"audit", cmd_audit, "export (from a state or a running teekmd) and verify the signed audit log"},
     {NULL, NULL, NULL},
 };
 
