@@ -22,6 +22,7 @@ typedef struct {
 typedef struct {
     double seconds; /* time budget per measured item (default 2.0) */
     int json;       /* print one JSON object instead of a table */
+    long keys;      /* bench start: keys in the instance (default 10000) */
 } bench_opts;
 
 /*
@@ -35,6 +36,34 @@ void bench_print_row(const char *name, const bench_result *r);
 void bench_print_ratio(const char *name, const bench_result *r, const char *base_name,
                        const bench_result *base, double target);
 
+/* A real teekmd for a benchmark (bench_daemon.c): a temporary instance and its process. */
+#include <sys/types.h>
+typedef struct {
+    char dir[256], data[320];
+    char url[128], ca[400], cert[400], key[400];
+    uint16_t port;
+    pid_t pid;
+    double init_seconds;    /* teekmd init */
+    double healthy_seconds; /* from fork to the first 200 on /healthz */
+    double reported_start;  /* the daemon's own start time (its "listening" line) */
+} bench_daemon;
+/* teekmd init (sim) in a new temporary directory with the policy text and keys. Returns 0 or -1. */
+int bench_daemon_init(bench_daemon *d, const char *policy_json, const char *const *labels, size_t n_labels);
+/* Start teekmd on a free loopback port and wait until /healthz says 200. Returns 0 or -1. */
+int bench_daemon_start(bench_daemon *d, const char *const *extra_args, size_t n_extra);
+/* A value from /proc/PID/status in kB ("VmRSS", "VmHWM"), -1 when unknown. */
+long bench_daemon_status_kb(const bench_daemon *d, const char *field);
+/* User + system CPU seconds the daemon has used. */
+double bench_daemon_cpu_seconds(const bench_daemon *d);
+/* SIGTERM and wait. */
+void bench_daemon_stop(bench_daemon *d);
+/* Stop and delete the directory. */
+void bench_daemon_remove(bench_daemon *d);
+/* Average wall time of `teekmd version` (fork + exec + exit): the bare process start baseline. */
+double bench_daemon_bare_start(void);
+/* Print /proc/loadavg with a label. */
+void bench_print_load(const char *when);
+
 int bench_crypto(const bench_opts *o);
 int bench_eip712(const bench_opts *o);
 int bench_attest(const bench_opts *o);
@@ -43,5 +72,6 @@ int bench_eth(const bench_opts *o);
 int bench_serve(const bench_opts *o);
 int bench_verifier(const bench_opts *o);
 int bench_policy(const bench_opts *o);
+int bench_start(const bench_opts *o);
 
 #endif

@@ -84,14 +84,17 @@ static const suite suites[] = {
     {"serve", bench_serve},
     {"verifier", bench_verifier},
     {"policy", bench_policy},
+    {"start", bench_start},
 };
 
 int cmd_bench(int argc, char **argv) {
-    bench_opts o = {.seconds = 2.0, .json = 0};
+    bench_opts o = {.seconds = 2.0, .json = 0, .keys = 10000};
     const char *which = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             o.seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+            o.keys = atol(argv[++i]);
         else if (argv[i][0] != '-' && !which)
             which = argv[i];
         else {
@@ -101,7 +104,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (o.seconds <= 0) o.seconds = 2.0;
     if (!which) {
-        fprintf(stderr, "usage: teekm bench SUITE [--seconds S]\nsuites: all");
+        fprintf(stderr, "usage: teekm bench SUITE [--seconds S] [--keys N (start)]\nsuites: all");
         for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) fprintf(stderr, " %s", suites[i].name);
         fprintf(stderr, "\n");
         return 2;

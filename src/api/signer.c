@@ -233,7 +233,7 @@ void tkm_signer_audit(void *arg, const tkm_api_audit_event *ev) {
                           ev->request_id ? ev->request_id : "", "method", ev->method ? ev->method : "", "path",
                           ev->path ? ev->path : "", "rpcMethod", ev->rpc_method ? json_string(ev->rpc_method) : NULL,
                           "rolesRequired", need, "rolesHeld", held, "client", client);
-    job *j = b ? calloc(1, sizeof *j) : NULL;
+    job *j = b ? signer_job_new(s) : NULL;
     if (j) {
         j->kind = JOB_AUDIT;
         j->audit_body = b;
@@ -246,7 +246,7 @@ void tkm_signer_audit(void *arg, const tkm_api_audit_event *ev) {
     }
     /* the queue is full or memory is: count it and say so (the request itself was refused anyway) */
     json_decref(b);
-    free(j);
+    signer_job_free(s, j);
     tkm_metric_inc(tkm_metric_child_get(s->m_audit_dropped, NULL), 1);
     tkm_log(TKM_LOG_ERROR, "signer", "access denial not audited: signing queue full");
 }
@@ -346,6 +346,34 @@ int signer_outcome_get(tkm_signer *s, const char *request_id, outcome *out) {
 }
 
 /* ---- the committer ---- */
+
+#define POOL_MAX 1024
+
+job *signer_job_new(tkm_signer *s) {
+    pthread_mutex_lock(&s->pool_mu);
+    job *j = s->pool;
+    if (j) {
+        s->pool = j->next;
+        s->n_pool--;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (!j) return calloc(1, sizeof *j);
+    memset(j, 0, sizeof *j);
+    return j;
+}
+
+void signer_job_free(tkm_signer *s, job *j) {
+    if (!j) return;
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->n_pool < POOL_MAX) {
+        j->next = s->pool;
+        s->pool = j;
+        s->n_pool++;
+        j = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    free(j);
+}
 
 tkm_rc signer_enqueue(tkm_signer *s, job *j) {
     j->next = NULL;
@@ -553,6 +581,7 @@ tkm_rc tkm_signer_new(tkm_signer **out, const tkm_signer_config *cfg) {
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->prop_mu, NULL);
     pthread_mutex_init(&s->admin_mu, NULL);
+    pthread_mutex_init(&s->pool_mu, NULL);
     tkm_rc rc = TKM_RC_OK;
     s->outcomes = calloc(OUTCOMES, sizeof *s->outcomes);
     if (!s->outcomes) rc = TKM_RC(TKM_ERR_NOMEM);
@@ -640,6 +669,11 @@ void tkm_signer_free(tkm_signer *s) {
         free(p->doc);
         free(p);
     }
+    while (s->pool) {
+        job *j = s->pool;
+        s->pool = j->next;
+        free(j);
+    }
     free(s->outcomes);
     free(s->dir.by_label);
     free(s->dir.by_addr);
@@ -652,5 +686,6 @@ void tkm_signer_free(tkm_signer *s) {
     pthread_mutex_destroy(&s->pend_mu);
     pthread_mutex_destroy(&s->prop_mu);
     pthread_mutex_destroy(&s->admin_mu);
+    pthread_mutex_destroy(&s->pool_mu);
     free(s);
 }

@@ -137,6 +137,11 @@ struct tkm_signer {
 
     pthread_mutex_t admin_mu; /* one admin operation at a time (key events, activation) */
 
+    /* recycled jobs: a job is ~10 KB, allocated on a loop thread and freed on the committer */
+    pthread_mutex_t pool_mu;
+    job *pool;
+    size_t n_pool;
+
     /* metrics */
     tkm_metric *m_sign_seconds, *m_decisions, *m_rejections, *m_batch, *m_audit_dropped;
     _Atomic uint64_t state_version, audit_seq;
@@ -164,6 +169,9 @@ tkm_rc signer_policy_reload(tkm_signer *s);
 int signer_may_use(tkm_signer *s, const tkm_api_identity *id, const char *label, const uint8_t addr[20]);
 /* Queue a job for the committer. Returns: OK or TKM_ERR_QUEUE_FULL / TKM_ERR_SHUTTING_DOWN (job not taken). */
 tkm_rc signer_enqueue(tkm_signer *s, job *j);
+/* A zeroed job (recycled when possible), NULL when out of memory; back with signer_job_free. */
+job *signer_job_new(tkm_signer *s);
+void signer_job_free(tkm_signer *s, job *j);
 tkm_rc signer_aux(tkm_signer *s, aux_task *t);
 void signer_new_request_id(tkm_signer *s, char out[TKM_REQUEST_ID_MAX + 1]);
 void signer_outcome_put(tkm_signer *s, const job *j);

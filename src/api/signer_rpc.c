@@ -212,7 +212,7 @@ static void fail_call(tkm_signer *s, tkm_rpc_call *c, const char *method, tkm_rc
 
 /* Turn a built request into a job: signing, or a rejection audited before evaluation. */
 static void submit(tkm_signer *s, tkm_rpc_call *c, built *b, job_kind kind, const char *method, uint64_t t0) {
-    job *j = calloc(1, sizeof *j);
+    job *j = signer_job_new(s);
     if (!j) {
         tkm_request_free(&b->req);
         fail_call(s, c, method, TKM_RC(TKM_ERR_NOMEM));
@@ -243,7 +243,7 @@ static void submit(tkm_signer *s, tkm_rpc_call *c, built *b, job_kind kind, cons
     tkm_rc rc = signer_enqueue(s, j);
     if (tkm_failed(rc)) {
         if (j->has_tx) tkm_tx_free(&j->tx);
-        free(j);
+        signer_job_free(s, j);
         fail_call(s, c, method, rc);
     }
 }
@@ -256,7 +256,7 @@ static void submit_reject(tkm_signer *s, tkm_rpc_call *c, const char *method, co
     snprintf(b.intent.request_id, sizeof b.intent.request_id, "%s", request_id);
     b.unsupported = 1;
     snprintf(b.why, sizeof b.why, "%s", detail);
-    job *j = calloc(1, sizeof *j);
+    job *j = signer_job_new(s);
     if (!j) {
         fail_call(s, c, method, TKM_RC(TKM_ERR_NOMEM));
         return;
@@ -272,7 +272,7 @@ static void submit_reject(tkm_signer *s, tkm_rpc_call *c, const char *method, co
     snprintf(j->sr.reject_detail, sizeof j->sr.reject_detail, "%s", detail);
     tkm_rc rc = signer_enqueue(s, j);
     if (tkm_failed(rc)) {
-        free(j);
+        signer_job_free(s, j);
         fail_call(s, c, method, rc);
     }
 }
@@ -310,7 +310,7 @@ void signer_job_finish(tkm_signer *s, job *j) {
             tkm_log(TKM_LOG_ERROR, "signer", "audit record not committed: %s (%s)", tkm_err_name(j->rc.code),
                     tkm_err_detail());
         json_decref(j->audit_body);
-        free(j);
+        signer_job_free(s, j);
         return;
     }
     tkm_api_req *hr = tkm_rpc_call_req(j->call);
@@ -369,7 +369,7 @@ void signer_job_finish(tkm_signer *s, job *j) {
     const char *dv[] = {j->method, decision};
     tkm_metric_inc(tkm_metric_child_get(s->m_decisions, dv), 1);
     if (j->has_tx) tkm_tx_free(&j->tx);
-    free(j);
+    signer_job_free(s, j);
 }
 
 /* ---- methods ---- */
