@@ -1,0 +1,102 @@
+/*
+ * Shared by the end-to-end tests: a test PKI made with the openssl CLI,
+ * `teekm init`, a teekmd child process on a free loopback port, and JSON-RPC
+ * / REST over node's https with client certificates.
+ */
+'use strict';
+const { execFileSync, spawn } = require('child_process');
+const fs = require('fs');
+const https = require('https');
+const path = require('path');
+
+let failures = 0;
+function check(cond, what) {
+  if (!cond) { console.error('FAIL: ' + what); failures++; } else console.log('ok: ' + what);
+}
+function failed() { return failures; }
+
+/* A CA and client certificates (clientAuth) signed by it, in dir. */
+function makeCa(dir, name) {
+  const key = path.join(dir, name + '.key'), crt = path.join(dir, name + '.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', crt, '-days', '2', '-subj', '/CN=' + name,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], { stdio: 'ignore' });
+  return { key, crt };
+}
+function makeClient(dir, ca, cn) {
+  const key = path.join(dir, cn + '.key'), csr = path.join(dir, cn + '.csr'), crt = path.join(dir, cn + '.crt');
+  const ext = path.join(dir, cn + '.ext');
+  fs.writeFileSync(ext, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', csr, '-subj', '/CN=' + cn], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.crt, '-CAkey', ca.key, '-CAcreateserial',
+    '-out', crt, '-days', '2', '-extfile', ext], { stdio: 'ignore' });
+  const fpr = execFileSync('openssl', ['x509', '-in', crt, '-noout', '-fingerprint', '-sha256']).toString()
+    .split('=')[1].trim().replace(/:/g, '').toLowerCase();
+  return { key, cert: crt, fingerprint: '0x' + fpr };
+}
+
+function teekm(args, opts = {}) {
+  return execFileSync('teekm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+/* teekmd on 127.0.0.1:0; resolves with {proc, url, port} once it printed its listening line. */
+function startDaemon(dataDir, extra = [], logFile) {
+  return new Promise((resolve, reject) => {
+    const log = fs.openSync(logFile, 'a');
+    const proc = spawn('teekmd', ['--data-dir', dataDir, '--listen', '127.0.0.1:0', ...extra],
+      { stdio: ['ignore', 'pipe', log] });
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('teekmd did not start: see ' + logFile)), 20000);
+    proc.stdout.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        const j = JSON.parse(buf.slice(0, nl));
+        resolve({ proc, url: j.url, port: Number(j.url.split(':').pop()), ready: j });
+      }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error('teekmd exited ' + code + ': see ' + logFile)); });
+  });
+}
+function stopDaemon(d) {
+  return new Promise((resolve) => {
+    d.proc.removeAllListeners('exit');
+    d.proc.on('exit', (code, sig) => resolve({ code, sig }));
+    d.proc.kill('SIGTERM');
+  });
+}
+
+/* One HTTPS request; who = {cert, key} or null; ca = the server certificate file (read now: it changes per start). */
+function request(url, who, ca, method, p, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const opts = { host: u.hostname, port: u.port, path: p, method, ca: fs.readFileSync(ca),
+      headers: { ...headers }, agent: false };
+    if (who) { opts.cert = fs.readFileSync(who.cert); opts.key = fs.readFileSync(who.key); }
+    if (body !== undefined && body !== null) {
+      const b = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      opts.headers['Content-Type'] = opts.headers['Content-Type'] || 'application/json';
+      opts.headers['Content-Length'] = b.length;
+      body = b;
+    }
+    const req = https.request(opts, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+let rpcId = 0;
+async function rpc(url, who, ca, method, params) {
+  const r = await request(url, who, ca, 'POST', '/', { jsonrpc: '2.0', id: ++rpcId, method, params });
+  if (r.status !== 200) throw new Error('HTTP ' + r.status + ': ' + r.body);
+  return JSON.parse(r.body);
+}
+
+module.exports = { check, failed, makeCa, makeClient, teekm, startDaemon, stopDaemon, request, rpc };
