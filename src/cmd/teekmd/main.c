@@ -24,7 +24,8 @@ static void usage(FILE *f) {
             "usage: teekmd --data-dir DIR [--listen HOST:PORT] [--tee sim|sgx|tdx|snp|auto] [--client-ca FILE]...\n"
             "              [--tls-name NAME]... [--insecure-http [--insecure-roles ROLES]] [--log-level LEVEL]\n"
             "              [--log-level-file FILE] [--rate N [--burst N]] [--max-body BYTES] [--max-conns N]\n"
-            "              [--threads N] [--workers N] [--batch N] [--metrics-public] [--tee-root DIR] [--allow-debug]\n"
+            "              [--threads N] [--workers N] [--batch N] [--request-timeout-ms MS] [--io-timeout-ms MS]\n"
+            "              [--drain-timeout-ms MS] [--metrics-public] [--tee-root DIR] [--allow-debug]\n"
             "       teekmd init --data-dir DIR --tee sim|sgx|tdx|snp|auto --policy POLICY.json [--key LABEL]...\n"
             "              [--keys-from FILE] [--tls-name NAME]... [--tee-root DIR] [--allow-debug]\n"
             "       teekmd version\n"
@@ -202,6 +203,7 @@ static int cmd_serve(int argc, char **argv) {
     size_t n_cas = 0, n_names = 0;
     int insecure = 0, allow_debug = 0, metrics_public = 0;
     unsigned long long rate = 0, burst = 0, max_body = 0, max_conns = 0, threads = 0, workers = 0, batch = 0;
+    unsigned long long req_timeout = 0, io_timeout = 0, drain_timeout = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--insecure-http") == 0) {
@@ -255,6 +257,12 @@ static int cmd_serve(int argc, char **argv) {
             num = &workers, lim = 64;
         else if (strcmp(a, "--batch") == 0)
             num = &batch, lim = 1024;
+        else if (strcmp(a, "--request-timeout-ms") == 0)
+            num = &req_timeout, lim = 3600000;
+        else if (strcmp(a, "--io-timeout-ms") == 0)
+            num = &io_timeout, lim = 3600000;
+        else if (strcmp(a, "--drain-timeout-ms") == 0)
+            num = &drain_timeout, lim = 3600000;
         else
             goto usage;
         if (num && parse_uint(v, lim, num) != 0) {
@@ -339,6 +347,9 @@ static int cmd_serve(int argc, char **argv) {
         .insecure_roles = insecure_roles,
         .max_body = (size_t)max_body,
         .max_conns = (unsigned)max_conns,
+        .request_timeout_ms = (unsigned)req_timeout,
+        .io_timeout_ms = (unsigned)io_timeout,
+        .drain_timeout_ms = (unsigned)drain_timeout,
         .rate = (double)rate,
         .burst = (double)burst,
         .metrics_public = metrics_public,
