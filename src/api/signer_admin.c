@@ -358,7 +358,11 @@ static void proposal_approve(tkm_signer *s, tkm_api_req *r, const uint8_t h[32])
         tkm_err_detail_set("no open proposal with this hash");
         rc = TKM_RC(TKM_ERR_NOT_FOUND);
     }
-    if (tkm_ok(rc)) rc = tkm_approval_parse(&a, b, "(body)", p->expires_at);
+    /* {"signature": "0x…"} signed the proposal's expiresAt; {"signature", "expiresAt", "signer"} says its own */
+    const json_t *av = json_object_size(b) == 1 && json_is_string(json_object_get(b, "signature"))
+                           ? json_object_get(b, "signature")
+                           : b;
+    if (tkm_ok(rc)) rc = tkm_approval_parse(&a, av, "(body)", p->expires_at);
     if (tkm_ok(rc)) {
         tkm_policy_update_digest(d, s->instance_id, p->version, p->hash, p->prev_version, p->prev_hash, a.expires_at);
         rc = tkm_approval_recover(signer, &a, d);
