@@ -157,6 +157,7 @@ typedef struct aux_task {
     char arg[TKM_REQUEST_ID_MAX + 1];
     uint8_t nonce[TKM_CLAIMS_NONCE_MAX];
     size_t nonce_len;
+    unsigned roles; /* the caller's */
 } aux_task;
 
 /* signer.c */

@@ -678,7 +678,8 @@ static void status_task(aux_task *t) {
     if (!o && signer_outcome_get(s, t->arg, &oc)) {
         o = json_pack("{s:s,s:s,s:I,s:I}", "requestId", t->arg, "status", oc.allowed ? "signed" : "rejected",
                       "auditSeq", (json_int_t)oc.audit_seq, "time", (json_int_t)oc.time);
-        if (o && oc.allowed && oc.has_sig) json_object_set_new(o, "signature", sig_hex_v27(oc.sig));
+        if (o && oc.allowed && oc.has_sig && (t->roles & TKM_ROLE_SIGN))
+            json_object_set_new(o, "signature", sig_hex_v27(oc.sig));
         if (o && !oc.allowed) {
             json_object_set_new(o, "reason", json_string(oc.reason));
             json_object_set_new(o, "rule", oc.rule[0] ? json_string(oc.rule) : json_null());
@@ -691,7 +692,8 @@ static void status_task(aux_task *t) {
             o = json_pack("{s:s,s:s,s:I,s:o,s:I,s:s}", "requestId", t->arg, "status", "signed", "time",
                           (json_int_t)rq.time, "key", signer_addr(rq.key), "policyVersion",
                           (json_int_t)rq.policy_version, "rule", rq.rule_id);
-            if (o && rq.result_len == 65) json_object_set_new(o, "signature", sig_hex_v27(rq.result));
+            if (o && rq.result_len == 65 && (t->roles & TKM_ROLE_SIGN))
+                json_object_set_new(o, "signature", sig_hex_v27(rq.result));
         } else if (tkm_ok(rc)) {
             o = json_pack("{s:s,s:s}", "requestId", t->arg, "status", "unknown");
         }
@@ -717,6 +719,7 @@ static void m_status(tkm_rpc_call *c, void *arg) {
     if (tkm_ok(rc)) {
         t->fn = status_task;
         t->call = c;
+        t->roles = tkm_api_req_roles(tkm_rpc_call_req(c)); /* signatures only for signing clients */
         snprintf(t->arg, sizeof t->arg, "%s", json_string_value(rv));
         rc = signer_aux(s, t);
         if (tkm_failed(rc)) free(t);
