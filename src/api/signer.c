@@ -403,6 +403,7 @@ void signer_refresh_state(tkm_signer *s) {
 
 static void *committer_main(void *arg) {
     tkm_signer *s = arg;
+    pthread_setname_np(pthread_self(), "tkm-commit");
     size_t cap = s->cfg.batch;
     tkm_sign_request *reqs = malloc(cap * sizeof *reqs);
     tkm_sign_result *res = malloc(cap * sizeof *res);
@@ -477,6 +478,7 @@ tkm_rc signer_aux(tkm_signer *s, aux_task *t) {
 
 static void *aux_main(void *arg) {
     tkm_signer *s = arg;
+    pthread_setname_np(pthread_self(), "tkm-aux");
     for (;;) {
         pthread_mutex_lock(&s->aux_mu);
         while (!s->aux_head && !s->aux_stop) pthread_cond_wait(&s->aux_cv, &s->aux_mu);

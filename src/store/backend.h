@@ -50,7 +50,8 @@ struct store_backend {
 /*
  * Open (create = 1: the file must not exist) the SQLite backend on path.
  * WAL, synchronous=FULL (NORMAL when fast_unsafe), secure_delete,
- * SQLITE_DBCONFIG_DEFENSIVE, exclusive locking, prepared statements only.
+ * SQLITE_DBCONFIG_DEFENSIVE, one process per state (flock on path.lock: TKM_ERR_STORE_BUSY),
+ * checkpoints on a second connection and thread, prepared statements only.
  */
 tkm_rc store_sqlite_open(store_backend **out, const char *path, int create, int fast_unsafe);
 
