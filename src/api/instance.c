@@ -540,7 +540,7 @@ size_t tkm_instance_key_count(const tkm_instance *in) {
 
 /* ---- init ---- */
 
-static const char *const CREATED[] = {"state.db", "state.db-wal", "state.db-shm", "counter", "hwm", "tls.crt",
+static const char *const CREATED[] = {"state.db", "state.db-wal", "state.db-shm", "state.db.lock", "counter", "hwm", "tls.crt",
                                       "tls.crt.tmp", "client-ca.crt", "client/operator.crt", "client/operator.key",
                                       "instance.json.tmp", "instance.json"};
 

@@ -60,11 +60,23 @@ function startDaemon(dataDir, extra = [], logFile) {
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error('teekmd exited ' + code + ': see ' + logFile)); });
   });
 }
+/* SIGTERM and wait; a daemon that does not stop within 15 s is a failure (with its threads' signal state). */
 function stopDaemon(d) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     d.proc.removeAllListeners('exit');
-    d.proc.on('exit', (code, sig) => resolve({ code, sig }));
-    d.proc.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      let diag = '';
+      try {
+        for (const t of fs.readdirSync(`/proc/${d.proc.pid}/task`)) {
+          const st = fs.readFileSync(`/proc/${d.proc.pid}/task/${t}/status`, 'utf8');
+          diag += t + ' ' + st.split('\n').filter((l) => /^(Name|State|SigPnd|ShdPnd|SigBlk|SigCgt):/.test(l)).join(' ') + '\n';
+        }
+      } catch (e) { diag += String(e); }
+      d.proc.kill('SIGKILL');
+      reject(new Error('teekmd did not stop within 15 s of SIGTERM:\n' + diag));
+    }, 15000);
+    d.proc.on('exit', (code, sig) => { clearTimeout(timer); resolve({ code, sig }); });
+    if (!d.proc.kill('SIGTERM')) { clearTimeout(timer); reject(new Error('could not send SIGTERM to teekmd')); }
   });
 }
 

@@ -6,9 +6,9 @@ set -euo pipefail
 export TKM_DONT_MLOCK=1
 src=${TKM_SOURCE_DIR:?}
 dir=$(mktemp -d)
-pids=()
 cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  # only our own children that still run (a recorded pid of an exited one may belong to someone else by now)
+  for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -36,7 +36,6 @@ start() { # start [args...]: teekmd on a free port; sets URL, PID
   : > "$dir/ready"
   teekmd --data-dir "$DATA" --listen 127.0.0.1:0 "$@" > "$dir/ready" 2>> "$dir/teekmd.log" &
   PID=$!
-  pids+=("$PID")
   for _ in $(seq 200); do
     [ -s "$dir/ready" ] && break
     kill -0 "$PID" 2>/dev/null || return 1
@@ -47,6 +46,12 @@ start() { # start [args...]: teekmd on a free port; sets URL, PID
 }
 stop() {
   kill -TERM "$PID"
+  for _ in $(seq 150); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$PID" 2>/dev/null; then
+    grep -H -E '^(Name|State|SigPnd|ShdPnd|SigBlk):' /proc/"$PID"/task/*/status >&2 || true
+    kill -KILL "$PID"
+    fail "teekmd did not stop within 15 s of SIGTERM"
+  fi
   wait "$PID" || fail "teekmd exit status $? after SIGTERM"
 }
 CURL=(curl -sS --cacert "$DATA/tls.crt" --cert "$DATA/client/operator.crt" --key "$DATA/client/operator.key")
