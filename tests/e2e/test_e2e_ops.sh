@@ -149,6 +149,16 @@ start 2>/dev/null || fail "all three restored together should open (the document
 stop
 ok "state, counter and mark restored together open (the documented limit: a remote counter closes it)"
 
+# instance.json edited (the operator certificate swapped for another): refused
+cp "$DATA/instance.json" "$dir/instance.json.bak"
+sed -i 's/"fingerprint": "0x\(.\)/"fingerprint": "0xf/' "$DATA/instance.json"
+cmp -s "$DATA/instance.json" "$dir/instance.json.bak" && fail "the edit did not change instance.json"
+start 2>/dev/null && fail "an edited instance.json was accepted"
+wait "$PID" 2>/dev/null || true
+tail -2 "$dir/teekmd.log" | grep -q 'instance.json fails its MAC' || fail "instance.json edit not named"
+cp "$dir/instance.json.bak" "$DATA/instance.json"
+ok "an edited instance.json is refused (MAC under the platform seal key)"
+
 # clone: another instance's state under this instance.json
 teekm init --data-dir "$dir/other" --tee sim --policy "$dir/policy.json" > /dev/null 2>&1
 cp "$DATA/state.db" "$dir/mine.db"
