@@ -204,6 +204,8 @@ int bench_serve(const bench_opts *o) {
            "%.1f jobs per commit on average\n",
            allowed1 - allowed0, seq1 - seq0, (unsigned long long)(c.requests + f.requests),
            batch_n > 0 ? batch_sum / batch_n : 0);
+    printf("  teekmd memory: RSS %.1f MiB, peak %.1f MiB after these runs\n",
+           (double)bench_daemon_status_kb(&d, "VmRSS") / 1024, (double)bench_daemon_status_kb(&d, "VmHWM") / 1024);
     int met = f.p99_ms < 10.0 && f.throughput >= rate * 0.98 && !f.failures && c.throughput >= 5000;
     printf("  issue 5 target: >= 5000 signed tx/s (closed loop: %.0f/s) and p99 < 10 ms at %.0f/s (%.2f ms): %s\n",
            c.throughput, rate, f.p99_ms, met ? "met" : "NOT MET");

@@ -234,6 +234,7 @@ void tkm_signer_audit(void *arg, const tkm_api_audit_event *ev) {
                           ev->path ? ev->path : "", "rpcMethod", ev->rpc_method ? json_string(ev->rpc_method) : NULL,
                           "rolesRequired", need, "rolesHeld", held, "client", client);
     job *j = b ? signer_job_new(s) : NULL;
+    const char *why = "NOMEM";
     if (j) {
         j->kind = JOB_AUDIT;
         j->audit_body = b;
@@ -242,13 +243,15 @@ void tkm_signer_audit(void *arg, const tkm_api_audit_event *ev) {
         j->sr.audit_body = b;
         j->sr.host_now = tkm_time_unix();
         j->t0 = tkm_time_mono_ns();
-        if (tkm_ok(signer_enqueue(s, j))) return;
+        tkm_rc rc = signer_enqueue(s, j);
+        if (tkm_ok(rc)) return;
+        why = tkm_err_name(rc.code);
     }
-    /* the queue is full or memory is: count it and say so (the request itself was refused anyway) */
+    /* the queue is full, stopping, or out of memory: count it and say so (the request was refused anyway) */
     json_decref(b);
     signer_job_free(s, j);
     tkm_metric_inc(tkm_metric_child_get(s->m_audit_dropped, NULL), 1);
-    tkm_log(TKM_LOG_ERROR, "signer", "access denial not audited: signing queue full");
+    tkm_log(TKM_LOG_ERROR, "signer", "access denial not audited: %s", why);
 }
 
 tkm_rc tkm_signer_write_ca_bundle(const char *out, const char *local_ca, const char *const *sources, size_t n) {
