@@ -14,7 +14,6 @@
 #include "../crypto/tkm_hash.h"
 
 #define SIM_KEY_FILE_MAX 16384
-#define SIM_SIGNED_LEN 236
 
 typedef struct {
     EVP_PKEY *pkey;
@@ -167,24 +166,22 @@ out:
 
 static tkm_rc sim_evidence(tkm_tee *t, tkm_tee_evidence *ev, const uint8_t rd[TKM_REPORT_DATA_LEN]) {
     sim_priv *p = t->priv;
-    static const uint8_t label[24] = {'S', 'I', 'M', 'U', 'L', 'A', 'T', 'E', 'D', ' ', 0xe2, 0x80,
-                                      0x94, ' ', 'N', 'O', 'T', ' ', 'S', 'E', 'C', 'U', 'R', 'E'};
+    static const uint8_t label[TKM_SIM_LABEL_LEN] = TKM_SIM_LABEL; /* text, then zero bytes */
     tkm_wr w;
     tkm_wr_init(&w, TKM_TEE_SIM_EVIDENCE_LEN);
     tkm_rc rc;
-    static const uint8_t zeros[8] = {0};
+    static const uint8_t zeros[3] = {0};
     int64_t now = tkm_time_unix();
-    TKM_CHECK_GOTO(rc, tkm_wr_put(&w, "TKMSIM01", 8));
-    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, 1));
-    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, 1)); /* SIMULATED_NOT_SECURE */
+    TKM_CHECK_GOTO(rc, tkm_wr_put(&w, TKM_SIM_MAGIC, 8));
+    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, 1)); /* format version */
+    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, TKM_SIM_FLAG_SIMULATED_NOT_SECURE));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, label, sizeof label));
-    TKM_CHECK_GOTO(rc, tkm_wr_put(&w, zeros, 8));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, t->view.measurement, 48));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, rd, TKM_REPORT_DATA_LEN));
     TKM_CHECK_GOTO(rc, tkm_wr_u64le(&w, now > 0 ? (uint64_t)now : 0));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, p->pub, 65));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, zeros, 3));
-    if (w.len != SIM_SIGNED_LEN) TKM_GOTO(rc, TKM_ERR_INTERNAL);
+    if (w.len != TKM_SIM_SIGNED_LEN) TKM_GOTO(rc, TKM_ERR_INTERNAL);
     uint8_t sig[64];
     TKM_CHECK_GOTO(rc, sim_sign(sig, p->pkey, w.p, w.len));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, sig, 64));
