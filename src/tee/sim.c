@@ -37,7 +37,7 @@ static tkm_rc sim_create(const char *path) {
     if (fchmod(fd, 0600) != 0) TKM_GOTO(rc, TKM_ERR_IO);
     bio = BIO_new_fd(fd, BIO_NOCLOSE);
     if (!bio || !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) || BIO_flush(bio) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_IO, "write sim key file");
+        rc = TKM_OSSL_FAIL(TKM_ERR_IO, "write sim key file");
         goto out;
     }
     if (fsync(fd) != 0) TKM_GOTO(rc, TKM_ERR_IO);
@@ -85,7 +85,7 @@ static tkm_rc sim_load(sim_priv *p, const char *path) {
     }
     bio = BIO_new_mem_buf(tkm_secret_ptr(pem), (int)n);
     if (!bio || !(p->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL))) {
-        rc = tee_ossl_fail(TKM_ERR_TEE_SIM_KEY, "sim key file is not a PEM private key");
+        rc = TKM_OSSL_FAIL(TKM_ERR_TEE_SIM_KEY, "sim key file is not a PEM private key");
         goto out;
     }
     char gbuf[64];
@@ -97,7 +97,7 @@ static tkm_rc sim_load(sim_priv *p, const char *path) {
         TKM_GOTO(rc, TKM_ERR_TEE_SIM_KEY);
     }
     if (EVP_PKEY_get_bn_param(p->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_TEE_SIM_KEY, "sim key has no private scalar");
+        rc = TKM_OSSL_FAIL(TKM_ERR_TEE_SIM_KEY, "sim key has no private scalar");
         goto out;
     }
     TKM_CHECK_GOTO(rc, tkm_secret_new(&p->scalar, 32));
@@ -148,7 +148,7 @@ static tkm_rc sim_sign(uint8_t sig[64], EVP_PKEY *pkey, const uint8_t *msg, size
     size_t der_len = sizeof der;
     if (!c || EVP_DigestSignInit(c, NULL, EVP_sha256(), NULL, pkey) != 1 ||
         EVP_DigestSign(c, der, &der_len, msg, len) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_CRYPTO, "sim evidence signature");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "sim evidence signature");
         goto out;
     }
     const unsigned char *p = der;
