@@ -94,4 +94,13 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_json_canonical(const json_t *v, tkm_wr *w);
 /* Serialize compactly (keys in insertion order) into w; for output, not hashing. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_json_dump(const json_t *v, tkm_wr *w);
 
+/*
+ * Writing: b[0..n) as a new JSON string "0x…" (lower-case hex; "0x" for n = 0).
+ * Returns: a new reference (the caller owns it: hand it to json_object_set_new /
+ * json_array_append_new / json_pack "o", which also accept NULL as a failure),
+ * or NULL when out of memory. For public values only: JSON output is not wiped
+ * by its readers. b may be NULL only with n == 0.
+ */
+TKM_API json_t *tkm_json_hex_new(const uint8_t *b, size_t n);
+
 #endif

@@ -148,15 +148,6 @@ tkm_rc tkm_ev_inspect_sgx_report(tkm_ev_view *v, const uint8_t *rep, size_t len)
     return rc;
 }
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 static int put(json_t *o, const char *k, json_t *v) { return v ? json_object_set_new(o, k, v) : -1; }
 
 tkm_rc tkm_ev_view_json(const tkm_ev_view *v, int with_report_data, json_t **out) {
@@ -166,24 +157,24 @@ tkm_rc tkm_ev_view_json(const tkm_ev_view *v, int with_report_data, json_t **out
     int e = 0;
     e |= put(o, "platform", json_string(tkm_tee_kind_name(v->platform)));
     if (v->format != TKM_EV_NONE) e |= put(o, "format", json_string(tkm_ev_format_name(v->format)));
-    e |= put(o, "measurement", hexj(v->measurement, v->measurement_len));
+    e |= put(o, "measurement", tkm_json_hex_new(v->measurement, v->measurement_len));
     e |= put(o, "debug", json_boolean(v->debug));
     switch (v->platform) {
     case TKM_TEE_KIND_SIM:
         e |= put(o, "simulated", json_true());
         e |= put(o, "timestamp", json_integer((json_int_t)(v->sim_timestamp & INT64_MAX)));
-        e |= put(o, "signerPublicKey", hexj(v->sim_signer, 65));
+        e |= put(o, "signerPublicKey", tkm_json_hex_new(v->sim_signer, 65));
         break;
     case TKM_TEE_KIND_SGX:
-        e |= put(o, "mrsigner", hexj(v->sgx_mrsigner, 32));
+        e |= put(o, "mrsigner", tkm_json_hex_new(v->sgx_mrsigner, 32));
         e |= put(o, "isvProdId", json_integer(v->sgx_isv_prod_id));
         e |= put(o, "isvSvn", json_integer(v->sgx_isv_svn));
         e |= put(o, "attributesFlags", json_integer((json_int_t)(v->sgx_attributes_flags & INT64_MAX)));
         break;
     case TKM_TEE_KIND_TDX: {
-        e |= put(o, "tdAttributes", hexj(v->tdx_td_attributes, 8));
+        e |= put(o, "tdAttributes", tkm_json_hex_new(v->tdx_td_attributes, 8));
         json_t *rt = json_array();
-        for (int i = 0; rt && i < 4; i++) e |= json_array_append_new(rt, hexj(v->tdx_rtmr[i], 48));
+        for (int i = 0; rt && i < 4; i++) e |= json_array_append_new(rt, tkm_json_hex_new(v->tdx_rtmr[i], 48));
         e |= put(o, "rtmr", rt);
         break;
     }
@@ -195,7 +186,7 @@ tkm_rc tkm_ev_view_json(const tkm_ev_view *v, int with_report_data, json_t **out
         break;
     default: break;
     }
-    if (with_report_data) e |= put(o, "reportData", hexj(v->report_data, TKM_REPORT_DATA_LEN));
+    if (with_report_data) e |= put(o, "reportData", tkm_json_hex_new(v->report_data, TKM_REPORT_DATA_LEN));
     if (e) {
         json_decref(o);
         TKM_ENSURE(0, TKM_ERR_NOMEM);

@@ -401,15 +401,6 @@ tkm_rc tkm_ratls_verify(tkm_ratls_peer *p, const uint8_t *cert, size_t cert_len,
     return TKM_RC_OK;
 }
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 tkm_rc tkm_ratls_peer_json(const tkm_ratls_peer *p, json_t **out) {
     *out = NULL;
     json_t *o = NULL, *claims = NULL, *checks = NULL;
@@ -420,7 +411,7 @@ tkm_rc tkm_ratls_peer_json(const tkm_ratls_peer *p, json_t **out) {
     int e = !checks;
     e |= json_object_set_new(o, "claims", claims);
     claims = NULL;
-    e |= json_object_set_new(o, "evidence", hexj(p->evidence, p->evidence_len));
+    e |= json_object_set_new(o, "evidence", tkm_json_hex_new(p->evidence, p->evidence_len));
     e |= json_object_set_new(o, "reportDataMatches", json_boolean(p->report_data_matches && p->tls_key_matches));
     if (checks) {
         e |= json_object_set_new(checks, "reportData", json_boolean(p->report_data_matches));
