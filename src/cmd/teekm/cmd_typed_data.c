@@ -44,11 +44,6 @@ static int usage(void) {
     return 2;
 }
 
-static json_t *error_json(tkm_rc rc) {
-    const char *name = tkm_err_name(rc.code);
-    return json_pack("{s:s, s:s}", "error", name ? name : "UNKNOWN", "detail", tkm_err_detail());
-}
-
 static tkm_rc parse_sig(const char *hex, size_t len, uint8_t sig[65]) {
     tkm_rc rc = tkm_hex_decode_exact(sig, 65, hex, len, TKM_HEX_0X_REQUIRED);
     if (tkm_failed(rc)) tkm_err_detail_set("signature must be 0x followed by 130 hex digits (r, s, v)");
@@ -124,7 +119,7 @@ static int run_batch(const td_job *job, const uint8_t *buf, size_t len) {
         json_t *res = NULL;
         tkm_err_detail_clear();
         tkm_rc rc = batch_line(job, buf + off, end - off, &res);
-        if (tkm_failed(rc)) res = error_json(rc);
+        if (tkm_failed(rc)) res = cli_error_json(rc);
         char *s = res ? json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(res);
         if (!s) {
