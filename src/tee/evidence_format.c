@@ -20,6 +20,14 @@ static tkm_rc rd_fail(const tkm_rd *r, const char *what) {
     return rc;
 }
 
+/* Fixed-size formats: shorter is TRUNCATED, longer is TRAILING. */
+static tkm_rc exact_len(size_t len, size_t want, const char *what) {
+    if (len == want) return TKM_RC_OK;
+    tkm_err_detail_set("%s is %zu bytes, must be exactly %zu", what, len, want);
+    tkm_err_record_where_(__FILE__, __LINE__);
+    return TKM_RC(len < want ? TKM_ERR_TRUNCATED : TKM_ERR_TRAILING);
+}
+
 static int all_zero(const uint8_t *p, size_t n) {
     uint8_t acc = 0;
     for (size_t i = 0; i < n; i++) acc |= p[i];
@@ -225,14 +233,10 @@ tkm_rc tkm_dcap_quote_parse(tkm_dcap_quote *out, const uint8_t *buf, size_t len)
 tkm_rc tkm_snp_report_parse(tkm_snp_report *s, const uint8_t *buf, size_t len) {
     memset(s, 0, sizeof *s);
     TKM_ARG_CHECK(buf != NULL || len == 0);
-    if (len != TKM_SNP_REPORT_LEN) {
-        tkm_err_detail_set("snp: report is %zu bytes, must be exactly %d", len, TKM_SNP_REPORT_LEN);
-        TKM_ENSURE(0, len < TKM_SNP_REPORT_LEN ? TKM_ERR_TRUNCATED : TKM_ERR_TRAILING);
-    }
+    TKM_TRY(exact_len(len, TKM_SNP_REPORT_LEN, "snp: report"));
     tkm_rd r;
     tkm_rd_init(&r, buf, len);
     const uint8_t *rsv;
-    uint8_t b;
     tkm_rc rc;
     int mbz_bad = 0;
 #define MBZ(n)                                                                   \
@@ -289,7 +293,6 @@ tkm_rc tkm_snp_report_parse(tkm_snp_report *s, const uint8_t *buf, size_t len) {
     rc = tkm_rd_bytes(&r, s->sig_r, 72);
     rc = tkm_rd_bytes(&r, s->sig_s, 72);
     MBZ(512 - 144); /* unused part of the signature field */
-    (void)b;
 #undef MBZ
     rc = tkm_rd_done(&r);
     if (tkm_failed(rc)) {
@@ -311,10 +314,7 @@ tkm_rc tkm_snp_report_parse(tkm_snp_report *s, const uint8_t *buf, size_t len) {
 tkm_rc tkm_sim_evidence_parse(tkm_sim_evidence *s, const uint8_t *buf, size_t len) {
     memset(s, 0, sizeof *s);
     TKM_ARG_CHECK(buf != NULL || len == 0);
-    if (len != TKM_SIM_EVIDENCE_LEN) {
-        tkm_err_detail_set("sim: evidence is %zu bytes, must be exactly %d", len, TKM_SIM_EVIDENCE_LEN);
-        TKM_ENSURE(0, len < TKM_SIM_EVIDENCE_LEN ? TKM_ERR_TRUNCATED : TKM_ERR_TRAILING);
-    }
+    TKM_TRY(exact_len(len, TKM_SIM_EVIDENCE_LEN, "sim: evidence"));
     tkm_rd r;
     tkm_rd_init(&r, buf, len);
     uint8_t magic[8], label[TKM_SIM_LABEL_LEN], rsv[3];
