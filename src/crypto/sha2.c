@@ -9,6 +9,8 @@
 #include <string.h>
 
 static tkm_rc digest_v(const EVP_MD *md, uint8_t *out, const tkm_iov *v, size_t count) {
+    TKM_ARG_CHECK(v != NULL || count == 0);
+    for (size_t i = 0; i < count; i++) TKM_ARG_CHECK(v[i].p != NULL || v[i].n == 0);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "digest context");
     int ok = EVP_DigestInit_ex(ctx, md, NULL);
@@ -48,9 +50,14 @@ static tkm_rc hmac(const EVP_MD *md, uint8_t *out, size_t out_len, const uint8_t
     unsigned int len = 0;
     static const uint8_t empty = 0;
     TKM_ARG_CHECK(key_len <= INT32_MAX);
-    if (!HMAC(md, key_len ? key : &empty, (int)key_len, n ? data : &empty, n, out, &len))
-        return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HMAC");
-    TKM_ENSURE(len == out_len, TKM_ERR_INTERNAL);
+    TKM_ARG_CHECK(key != NULL || key_len == 0);
+    TKM_ARG_CHECK(data != NULL || n == 0);
+    int ok = HMAC(md, key_len ? key : &empty, (int)key_len, n ? data : &empty, n, out, &len) != NULL;
+    if (!ok || len != out_len) {
+        tkm_wipe(out, out_len); /* a MAC under a secret key: nothing partial is left */
+        if (!ok) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HMAC");
+        TKM_ENSURE(0, TKM_ERR_INTERNAL);
+    }
     return TKM_RC_OK;
 }
 
@@ -68,6 +75,9 @@ tkm_rc tkm_hmac_sha512(uint8_t out[static TKM_SHA512_LEN], const uint8_t *key, s
 static tkm_rc hkdf_run(int mode, uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
                        const uint8_t *key, size_t key_len, const uint8_t *info, size_t info_len) {
     static const uint8_t empty[1] = {0};
+    TKM_ARG_CHECK(salt != NULL || salt_len == 0);
+    TKM_ARG_CHECK(key != NULL || key_len == 0);
+    TKM_ARG_CHECK(info != NULL || info_len == 0);
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     if (!kdf) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "fetch HKDF");
     EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
@@ -90,7 +100,10 @@ static tkm_rc hkdf_run(int mode, uint8_t *out, size_t out_len, const uint8_t *sa
     params[np] = OSSL_PARAM_construct_end();
     int ok = EVP_KDF_derive(ctx, out, out_len, params);
     EVP_KDF_CTX_free(ctx);
-    if (ok != 1) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HKDF");
+    if (ok != 1) {
+        tkm_wipe(out, out_len); /* derived key material: nothing partial is left */
+        return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HKDF");
+    }
     return TKM_RC_OK;
 }
 
