@@ -20,6 +20,15 @@
  *
  * Call tkm_json_init() once at start-up: it makes jansson wipe every block it
  * frees (request bodies may carry secrets).
+ *
+ * Ownership: tkm_json_load returns a new reference (json_decref); getters
+ * return borrowed json_t / string views valid while the document lives,
+ * except tkm_json_hexbytes (malloc'd, caller frees); tkm_json_hex_new returns
+ * a new reference. NULL: path may be "" (the root), never NULL; an optional
+ * getter (required = 0) reports absence through *present / a NULL view.
+ * Thread-safety: a document belongs to one thread; call tkm_json_init before
+ * starting threads. Secret?: values are not wiped by their readers: keep
+ * secrets out of JSON except in request bodies, which jansson wipes on free.
  */
 #ifndef TKM_JSON_H
 #define TKM_JSON_H

@@ -22,6 +22,7 @@
  *    version 2, 3 or 5, signature algorithm ECDSA P-384 with SHA-384.
  *
  * Ownership: views are plain values (no pointers into the input).
+ * NULL: evidence bytes may be NULL only with length 0.
  * Thread-safety: reentrant. Secrets: none.
  */
 #ifndef TKM_TEE_EVIDENCE_H
