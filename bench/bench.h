@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include "core/tkm_secret.h"
 
 /* One measured operation: fn(ctx) does one op; returns 0 on success. */
 typedef int (*bench_op)(void *ctx);
@@ -37,7 +40,6 @@ void bench_print_ratio(const char *name, const bench_result *r, const char *base
                        const bench_result *base, double target);
 
 /* A real teekmd for a benchmark (bench_daemon.c): a temporary instance and its process. */
-#include <sys/types.h>
 typedef struct {
     char dir[256], data[320];
     char url[128], ca[400], cert[400], key[400];
@@ -63,6 +65,17 @@ void bench_daemon_remove(bench_daemon *d);
 double bench_daemon_bare_start(void);
 /* Print /proc/loadavg with a label. */
 void bench_print_load(const char *when);
+/*
+ * The raw baseline of the signing suites (bench_raw.c): libsecp256k1
+ * recoverable signing + compact serialisation, as teekm's signer does it,
+ * with a private copy of the (throwaway) benchmark key and a digest that
+ * changes every op. new returns 0 or -1; free wipes the copy (NULL-safe).
+ * bench_raw_secp_sign is a bench_op whose ctx is the bench_raw_secp.
+ */
+typedef struct bench_raw_secp bench_raw_secp;
+int bench_raw_secp_new(bench_raw_secp **out, const tkm_secret *sk);
+void bench_raw_secp_free(bench_raw_secp *r);
+int bench_raw_secp_sign(void *ctx);
 
 int bench_crypto(const bench_opts *o);
 int bench_eip712(const bench_opts *o);

@@ -12,6 +12,7 @@
  * under $TKM_SOURCE_DIR (else .), installed from its lockfile on first use.
  */
 #include "bench.h"
+#include "cli.h"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -48,19 +49,14 @@ static attest_case cases[] = {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
+/* A vector file (evidence or collateral; the largest are a few hundred KiB), or NULL. */
 static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    uint8_t *b = NULL;
+    if (tkm_failed(cli_read_input(path, (size_t)16 << 20, &b, len)) || *len == 0) {
         free(b);
-        b = NULL;
+        *len = 0;
+        return NULL;
     }
-    fclose(f);
-    *len = b ? (size_t)n : 0;
     return b;
 }
 

@@ -3,17 +3,13 @@
 
 #include <blst.h>
 #include <openssl/evp.h>
-#include <secp256k1.h>
-#include <secp256k1_recovery.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 
 typedef struct {
-    secp256k1_context *raw;
     tkm_secret *sk;
-    uint8_t skb[32];
     uint8_t digest[32];
     uint8_t sig[65];
     uint32_t counter;
@@ -23,17 +19,6 @@ typedef struct {
 static void next_digest(secp_bench *b) {
     b->counter++;
     memcpy(b->digest, &b->counter, sizeof b->counter);
-}
-
-static int raw_sign(void *ctx) {
-    secp_bench *b = ctx;
-    secp256k1_ecdsa_recoverable_signature rs;
-    unsigned char out[64];
-    int recid;
-    next_digest(b);
-    if (!secp256k1_ecdsa_sign_recoverable(b->raw, &rs, b->digest, b->skb, NULL, NULL)) return -1;
-    secp256k1_ecdsa_recoverable_signature_serialize_compact(b->raw, out, &recid, &rs);
-    return 0;
 }
 
 static int tkm_sign(void *ctx) {
@@ -171,16 +156,16 @@ static int raw_x25519_encap(void *ctx) {
 
 int bench_crypto(const bench_opts *o) {
     secp_bench b = {0};
+    bench_raw_secp *rs = NULL;
     bench_result raw, ours, r;
     int status = 0;
-    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk))) {
+    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk)) || bench_raw_secp_new(&rs, b.sk) != 0) {
         fprintf(stderr, "bench crypto: key generation failed\n");
+        tkm_secret_free(b.sk);
         return 1;
     }
-    memcpy(b.skb, tkm_secret_ptr(b.sk), 32);
-    b.raw = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     printf("teekm bench crypto (single thread, %.1f s per item)\n", o->seconds);
-    if (bench_pair(o, raw_sign, &b, tkm_sign, &b, &raw, &ours) != 0) status = 1;
+    if (bench_pair(o, bench_raw_secp_sign, rs, tkm_sign, &b, &raw, &ours) != 0) status = 1;
     bench_print_row("raw libsecp256k1 sign (baseline)", &raw);
     bench_print_ratio("secp256k1 sign (tkm_secp_sign)", &ours, "raw", &raw, 0.90);
     if (tkm_failed(tkm_secp_sign(b.sig, b.sk, b.digest)) || bench_one(o, tkm_recover, &b, &r) != 0) status = 1;
@@ -203,8 +188,7 @@ int bench_crypto(const bench_opts *o) {
     EVP_PKEY_free(xr.peer);
     tkm_wipe(xr.sk, sizeof xr.sk);
     tkm_secret_free(hsk);
-    secp256k1_context_destroy(b.raw);
-    tkm_wipe(b.skb, sizeof b.skb);
+    bench_raw_secp_free(rs);
     tkm_secret_free(b.sk);
     return status;
 }

@@ -1,8 +1,6 @@
 /* teekm bench eip712 — typed-data parse + hash + sign of an EIP-2612 Permit, next to raw signing. */
 #include "bench.h"
 
-#include <secp256k1.h>
-#include <secp256k1_recovery.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,24 +20,8 @@ static const char permit_json[] =
     "\"deadline\":\"1767225600\"}}";
 
 typedef struct {
-    secp256k1_context *raw;
     tkm_secret *sk;
-    uint8_t skb[32];
-    uint8_t digest[32];
-    uint32_t counter;
 } eip712_bench;
-
-static int raw_sign(void *ctx) {
-    eip712_bench *b = ctx;
-    secp256k1_ecdsa_recoverable_signature rs;
-    unsigned char out[64];
-    int recid;
-    b->counter++;
-    memcpy(b->digest, &b->counter, sizeof b->counter);
-    if (!secp256k1_ecdsa_sign_recoverable(b->raw, &rs, b->digest, b->skb, NULL, NULL)) return -1;
-    secp256k1_ecdsa_recoverable_signature_serialize_compact(b->raw, out, &recid, &rs);
-    return 0;
-}
 
 static int parse_hash(void *ctx) {
     (void)ctx;
@@ -68,24 +50,23 @@ out:
 
 int bench_eip712(const bench_opts *o) {
     eip712_bench b = {0};
+    bench_raw_secp *rs = NULL;
     bench_result raw, ours, ph;
     int status = 0;
     tkm_json_init();
-    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk))) {
+    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk)) || bench_raw_secp_new(&rs, b.sk) != 0) {
         fprintf(stderr, "bench eip712: key generation failed\n");
+        tkm_secret_free(b.sk);
         return 1;
     }
-    memcpy(b.skb, tkm_secret_ptr(b.sk), 32);
-    b.raw = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     printf("teekm bench eip712 (single thread, %.1f s per item; EIP-2612 Permit, %zu bytes of JSON)\n", o->seconds,
            sizeof permit_json - 1);
-    if (bench_pair(o, raw_sign, &b, parse_hash_sign, &b, &raw, &ours) != 0) status = 1;
+    if (bench_pair(o, bench_raw_secp_sign, rs, parse_hash_sign, &b, &raw, &ours) != 0) status = 1;
     bench_print_row("raw libsecp256k1 sign (baseline)", &raw);
     bench_print_ratio("typed data parse+hash+fields+sign", &ours, "raw", &raw, 0);
     if (bench_one(o, parse_hash, NULL, &ph) != 0) status = 1;
     bench_print_ratio("typed data parse+hash only", &ph, "raw", &raw, 0);
-    secp256k1_context_destroy(b.raw);
-    tkm_wipe(b.skb, sizeof b.skb);
+    bench_raw_secp_free(rs);
     tkm_secret_free(b.sk);
     return status;
 }

@@ -7,8 +7,6 @@
  */
 #include "bench.h"
 
-#include <secp256k1.h>
-#include <secp256k1_recovery.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,9 +22,7 @@ static const char request_template[] =
     "\"nonce\":\"0x10000000\",\"chainId\":\"0x1\",\"type\":\"0x2\",\"accessList\":[]}";
 
 typedef struct {
-    secp256k1_context *raw;
     tkm_secret *sk;
-    uint8_t skb[32];
     uint8_t addr[20];
     char json[1024];
     size_t json_len;
@@ -43,18 +39,6 @@ static void next_request(eth_bench *b) {
         b->nonce_digits[i] = hexd[c & 15];
         c >>= 4;
     }
-}
-
-static int raw_sign(void *ctx) {
-    eth_bench *b = ctx;
-    secp256k1_ecdsa_recoverable_signature rs;
-    unsigned char out[64];
-    int recid;
-    b->counter++;
-    memcpy(b->digest, &b->counter, sizeof b->counter);
-    if (!secp256k1_ecdsa_sign_recoverable(b->raw, &rs, b->digest, b->skb, NULL, NULL)) return -1;
-    secp256k1_ecdsa_recoverable_signature_serialize_compact(b->raw, out, &recid, &rs);
-    return 0;
 }
 
 /* JSON request -> signed raw transaction, as the signer does it. */
@@ -96,32 +80,35 @@ int bench_eth(const bench_opts *o) {
     bench_result raw, whole, r;
     int status = 0;
     uint8_t pub[TKM_SECP_PUBKEY_LEN];
-    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk)) || tkm_failed(tkm_secp_pubkey(pub, b.sk))) {
+    bench_raw_secp *rs = NULL;
+    char from[41];
+    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk)) || tkm_failed(tkm_secp_pubkey(pub, b.sk)) ||
+        bench_raw_secp_new(&rs, b.sk) != 0) {
         fprintf(stderr, "bench eth: key generation failed\n");
         tkm_secret_free(b.sk);
         return 1;
     }
     tkm_eth_address(b.addr, pub);
-    memcpy(b.skb, tkm_secret_ptr(b.sk), 32);
-    char from[41];
-    if (tkm_failed(tkm_hex_encode(from, sizeof from, b.addr, 20, 0))) return 1;
+    if (tkm_failed(tkm_hex_encode(from, sizeof from, b.addr, 20, 0))) {
+        bench_raw_secp_free(rs);
+        tkm_secret_free(b.sk);
+        return 1;
+    }
     int n = snprintf(b.json, sizeof b.json, request_template, from);
     b.json_len = (size_t)n;
     b.nonce_digits = strstr(b.json, "\"nonce\":\"0x1") + strlen("\"nonce\":\"0x1");
     tkm_wr_init(&b.out, 0);
-    b.raw = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     printf("teekm bench eth (single thread, %.1f s per item; type-2 ERC-20 transfer, %zu-byte JSON request)\n",
            o->seconds, b.json_len);
-    if (bench_pair(o, raw_sign, &b, whole_path, &b, &raw, &whole) != 0) status = 1;
+    if (bench_pair(o, bench_raw_secp_sign, rs, whole_path, &b, &raw, &whole) != 0) status = 1;
     bench_print_row("raw libsecp256k1 sign (baseline)", &raw);
     bench_print_ratio("JSON -> signed raw tx (whole path)", &whole, "raw", &raw, 0.80);
     if (bench_one(o, parse_only, &b, &r) != 0) status = 1;
     bench_print_row("  JSON parse + validate only", &r);
     if (bench_one(o, parse_and_hash, &b, &r) != 0) status = 1;
     bench_print_row("  JSON parse + signing hash", &r);
-    secp256k1_context_destroy(b.raw);
+    bench_raw_secp_free(rs);
     tkm_wr_free(&b.out);
-    tkm_wipe(b.skb, sizeof b.skb);
     tkm_secret_free(b.sk);
     return status;
 }

@@ -9,8 +9,6 @@
  */
 #include "bench.h"
 
-#include <secp256k1.h>
-#include <secp256k1_recovery.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,24 +17,6 @@
 #include "crypto/crypto.h"
 
 #define NOW 1750000000
-
-typedef struct {
-    secp256k1_context *raw;
-    uint8_t skb[32], digest[32];
-    uint32_t counter;
-} raw_ctx;
-
-static int raw_sign(void *ctx) {
-    raw_ctx *b = ctx;
-    secp256k1_ecdsa_recoverable_signature rs;
-    unsigned char out[64];
-    int recid;
-    b->counter++;
-    memcpy(b->digest, &b->counter, sizeof b->counter);
-    if (!secp256k1_ecdsa_sign_recoverable(b->raw, &rs, b->digest, b->skb, NULL, NULL)) return -1;
-    secp256k1_ecdsa_recoverable_signature_serialize_compact(b->raw, out, &recid, &rs);
-    return 0;
-}
 
 #define MAX_BATCH 1024
 
@@ -114,7 +94,7 @@ static const char POLICY[] =
     "{\"id\":\"small\",\"effect\":\"allow\",\"keys\":[\"hot\"],\"action\":\"transfer\",\"asset\":\"ETH\",\"to\":[\"@ex\"],"
     "\"max_amount\":\"1\",\"window_limit\":{\"amount\":\"100000000\",\"seconds\":86400}}]}";
 
-static int run_full(const bench_opts *o, size_t batch, raw_ctx *raw, const char *dir, bench_result *rr,
+static int run_full(const bench_opts *o, size_t batch, bench_raw_secp *raw, const char *dir, bench_result *rr,
                     bench_result *rf) {
     int status = 1;
     tkm_secret *seal = NULL, *admin = NULL;
@@ -140,7 +120,7 @@ static int run_full(const bench_opts *o, size_t batch, raw_ctx *raw, const char 
         goto out;
     c->batch = batch;
     for (size_t i = 0; i < MAX_BATCH; i++) mk_template(&c->req[i]);
-    if (bench_pair(o, raw_sign, raw, full_path, c, rr, rf) != 0) goto out;
+    if (bench_pair(o, bench_raw_secp_sign, raw, full_path, c, rr, rf) != 0) goto out;
     status = 0;
 out:
     if (c) tkm_engine_close(c->e);
@@ -151,15 +131,16 @@ out:
 }
 
 int bench_policy(const bench_opts *o) {
-    raw_ctx raw = {0};
+    bench_raw_secp *raw = NULL;
     tkm_secret *sk = NULL;
     int status = 0;
     const char *tmp = getenv("TMPDIR");
     char dir[512];
-    if (tkm_failed(tkm_secp_keygen(&sk))) return 1;
-    memcpy(raw.skb, tkm_secret_ptr(sk), 32);
+    if (tkm_failed(tkm_secp_keygen(&sk)) || bench_raw_secp_new(&raw, sk) != 0) {
+        tkm_secret_free(sk);
+        return 1;
+    }
     tkm_secret_free(sk);
-    raw.raw = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     printf("teekm bench policy (single thread, %.1f s per pair, durable commits: WAL synchronous=FULL + counter fdatasync)\n",
            o->seconds);
     static const size_t batches[] = {1, 16, 64, 256, 1024};
@@ -171,7 +152,7 @@ int bench_policy(const bench_opts *o) {
         }
         bench_result rr, rf;
         char name[96];
-        if (run_full(o, batches[i], &raw, dir, &rr, &rf) != 0) {
+        if (run_full(o, batches[i], raw, dir, &rr, &rf) != 0) {
             fprintf(stderr, "bench policy: full path failed (%s)\n", tkm_err_detail());
             status = 1;
         } else {
@@ -183,7 +164,6 @@ int bench_policy(const bench_opts *o) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0) status = 1;
     }
-    secp256k1_context_destroy(raw.raw);
-    tkm_wipe(raw.skb, sizeof raw.skb);
+    bench_raw_secp_free(raw);
     return status;
 }

@@ -118,15 +118,6 @@ static tkm_rc instance_counter(tkm_counter *c, const char *dir, const tkm_secret
 
 /* ---- instance.json ---- */
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 static json_t *addrj(const uint8_t a[20]) {
     char s[TKM_ETH_ADDR_STR_LEN];
     tkm_eth_address_checksum(s, a);
@@ -300,13 +291,13 @@ static tkm_rc audit_attestation(tkm_instance *in, const char *purpose, const tkm
     int bad = 0;
     bad |= json_object_set_new(b, "purpose", json_string(purpose));
     bad |= json_object_set_new(b, "platform", json_string(c->platform));
-    bad |= json_object_set_new(b, "reportData", hexj(rd, 64));
+    bad |= json_object_set_new(b, "reportData", tkm_json_hex_new(rd, 64));
     bad |= json_object_set_new(b, "stateVersion", json_integer((json_int_t)c->state_version));
     bad |= json_object_set_new(b, "policyVersion", json_integer((json_int_t)c->policy_version));
-    bad |= json_object_set_new(b, "policyHash", hexj(c->policy_hash, 32));
+    bad |= json_object_set_new(b, "policyHash", tkm_json_hex_new(c->policy_hash, 32));
     bad |= json_object_set_new(b, "keyCount", json_integer((json_int_t)in->n_keys));
-    if (c->nonce_len) bad |= json_object_set_new(b, "nonce", hexj(c->nonce, c->nonce_len));
-    if (cert_fpr) bad |= json_object_set_new(b, "certificateSha256", hexj(cert_fpr, 32));
+    if (c->nonce_len) bad |= json_object_set_new(b, "nonce", tkm_json_hex_new(c->nonce, c->nonce_len));
+    if (cert_fpr) bad |= json_object_set_new(b, "certificateSha256", tkm_json_hex_new(cert_fpr, 32));
     tkm_rc rc = bad ? TKM_RC(TKM_ERR_NOMEM)
                     : tkm_engine_audit_event(in->engine, TKM_AUDIT_ATTESTATION_PRODUCED, b, tkm_time_unix());
     json_decref(b);
@@ -376,8 +367,8 @@ tkm_rc tkm_instance_attest(tkm_instance *in, const uint8_t *nonce, size_t nonce_
     bad |= json_object_set_new(o, "format", json_string(tkm_ev_format_name(ev.format)));
     bad |= json_object_set_new(o, "claims", json_stringn((const char *)jcs.p, jcs.len));
     bad |= json_object_set(o, "claimsObject", cj);
-    bad |= json_object_set_new(o, "evidence", hexj(ev.bytes, ev.len));
-    bad |= json_object_set_new(o, "reportData", hexj(rd, 64));
+    bad |= json_object_set_new(o, "evidence", tkm_json_hex_new(ev.bytes, ev.len));
+    bad |= json_object_set_new(o, "reportData", tkm_json_hex_new(rd, 64));
     bad |= json_object_set_new(o, "stateVersion", json_integer((json_int_t)c.state_version));
     bad |= json_object_set(o, "view", view);
     if (c.has_keys_digest) {
@@ -386,7 +377,7 @@ tkm_rc tkm_instance_attest(tkm_instance *in, const uint8_t *nonce, size_t nonce_
         for (size_t i = 0; !bad && i < in->n_keys; i++) {
             const tkm_claim_key *k = &in->keys[i]; /* sorted by the digest computation */
             bad |= json_array_append_new(list, json_pack("{s:s,s:o,s:o}", "type", "secp256k1", "publicKey",
-                                                         hexj(k->pub, k->pub_len), "address", hexj(k->addr, 20)));
+                                                         tkm_json_hex_new(k->pub, k->pub_len), "address", tkm_json_hex_new(k->addr, 20)));
         }
         bad |= json_object_set_new(o, "keys", list);
     }
@@ -625,12 +616,12 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     tkm_engine_audit_address(in->engine, audit);
     tkm_engine_policy_info(in->engine, &pv, ph);
     doc = json_pack("{s:i,s:o,s:s,s:I,s:o,s:{s:s,s:o}}", "teekm_instance", TKM_INSTANCE_FORMAT, "instanceId",
-                    hexj(in->instance_id, 32), "platform", in->platform, "createdAt", (json_int_t)now, "auditAddress",
-                    addrj(audit), "operator", "subject", subject, "fingerprint", hexj(in->operator_fpr, 32));
+                    tkm_json_hex_new(in->instance_id, 32), "platform", in->platform, "createdAt", (json_int_t)now, "auditAddress",
+                    addrj(audit), "operator", "subject", subject, "fingerprint", tkm_json_hex_new(in->operator_fpr, 32));
     if (!doc) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, instance_key(in->tee, &ik));
     TKM_CHECK_GOTO(rc, instance_mac(mac, doc, ik));
-    if (json_object_set_new(doc, "mac", hexj(mac, 32)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (json_object_set_new(doc, "mac", tkm_json_hex_new(mac, 32)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!txt) TKM_GOTO(rc, TKM_ERR_NOMEM);
     size_t tl = strlen(txt);
@@ -648,9 +639,9 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     for (size_t i = 0; i < o->n_labels; i++)
         if (json_object_set_new(keys, o->labels[i], addrj(addrs[i])) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     snprintf(q, sizeof q, "%s/tls.crt", in->dir);
-    res = json_pack("{s:o,s:s,s:s,s:O,s:o,s:o,s:I,s:{s:s,s:s,s:s,s:s}}", "instanceId", hexj(in->instance_id, 32),
+    res = json_pack("{s:o,s:s,s:s,s:O,s:o,s:o,s:I,s:{s:s,s:s,s:s,s:s}}", "instanceId", tkm_json_hex_new(in->instance_id, 32),
                     "platform", in->platform, "dataDir", in->dir, "keys", keys, "auditAddress", addrj(audit),
-                    "policyHash", hexj(ph, 32), "policyVersion", (json_int_t)pv, "client", "cert", cert_path, "key",
+                    "policyHash", tkm_json_hex_new(ph, 32), "policyVersion", (json_int_t)pv, "client", "cert", cert_path, "key",
                     key_path, "ca", q, "clientCa", in->client_ca);
     if (!res) TKM_GOTO(rc, TKM_ERR_NOMEM);
     *out = res;

@@ -1,5 +1,6 @@
 /* see tkm_loadgen.h */
 #include "tkm_loadgen.h"
+#include "../crypto/tkm_ossl.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -315,13 +316,9 @@ static tkm_rc make_ctx(const tkm_loadgen_config *cfg, SSL_CTX **out) {
         ok = SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) == 1 &&
              SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) == 1;
     if (!ok) {
-        unsigned long e = ERR_get_error();
-        char buf[160] = "";
-        if (e) ERR_error_string_n(e, buf, sizeof buf);
-        ERR_clear_error();
-        tkm_err_detail_set("load generator TLS context: %s", buf[0] ? buf : "no CA file");
+        tkm_rc rc = TKM_OSSL_FAIL(TKM_ERR_TLS, cfg->ca_file ? "load generator TLS context" : "load generator TLS context: no CA file");
         SSL_CTX_free(ctx);
-        TKM_ENSURE(0, TKM_ERR_TLS);
+        return rc;
     }
     *out = ctx;
     return TKM_RC_OK;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../crypto/tkm_entropy.h"
+#include "../crypto/tkm_ossl.h"
 
 static tkm_rc io_fail(const char *what, const char *path) {
     tkm_err_detail_set("%s %s: %s", what, path, strerror(errno));
@@ -118,16 +119,6 @@ tkm_rc api_read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
 
 /* ---- X.509 ---- */
 
-static tkm_rc ossl_fail(const char *what) {
-    unsigned long e = ERR_get_error();
-    char buf[160];
-    ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    tkm_err_detail_set("%s: %s", what, e ? buf : "failed");
-    tkm_err_record_where_(__FILE__, __LINE__);
-    return TKM_RC(TKM_ERR_CRYPTO);
-}
-
 static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
@@ -173,13 +164,13 @@ static tkm_rc pem_of(char **out, size_t *len, X509 *x, EVP_PKEY *k) {
     *out = NULL;
     *len = 0;
     BIO *b = BIO_new(BIO_s_secmem());
-    if (!b) return ossl_fail("BIO");
+    if (!b) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "BIO");
     int ok = x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
     char *p = NULL;
     long n = ok ? BIO_get_mem_data(b, &p) : 0;
     tkm_rc rc = TKM_RC_OK;
     if (!ok || n <= 0) {
-        rc = ossl_fail("PEM");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "PEM");
     } else {
         *out = malloc((size_t)n + 1);
         if (!*out) {
@@ -204,7 +195,7 @@ tkm_rc api_pki_create(const char *ca_path, const char *cert_path, const char *ke
     X509 *c = ca && ck ? make_cert(client_cn, ck, ca, cak, 0, 825) : NULL;
     char *pem = NULL;
     size_t n = 0;
-    if (!c) TKM_CHECK_GOTO(rc, ossl_fail("client CA and operator certificate"));
+    if (!c) TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "client CA and operator certificate"));
     TKM_CHECK_GOTO(rc, pem_of(&pem, &n, ca, NULL));
     TKM_CHECK_GOTO(rc, api_write_file_new(ca_path, pem, n, 0644));
     free(pem);
@@ -218,7 +209,7 @@ tkm_rc api_pki_create(const char *ca_path, const char *cert_path, const char *ke
     tkm_wipe(pem, n);
     if (tkm_failed(rc)) goto out;
     unsigned int mdlen = 0;
-    if (!X509_digest(c, EVP_sha256(), fpr, &mdlen) || mdlen != 32) TKM_CHECK_GOTO(rc, ossl_fail("fingerprint"));
+    if (!X509_digest(c, EVP_sha256(), fpr, &mdlen) || mdlen != 32) TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "fingerprint"));
     BIO *b = BIO_new(BIO_s_mem());
     if (b && X509_NAME_print_ex(b, X509_get_subject_name(c), 0, XN_FLAG_RFC2253) >= 0 && subject_cap) {
         int r = BIO_read(b, subject, (int)subject_cap - 1);
@@ -241,7 +232,7 @@ tkm_rc api_der_to_pem(const uint8_t *der, size_t der_len, char **pem, size_t *le
     X509 *x = d2i_X509(NULL, &p, (long)der_len);
     if (!x || p != der + der_len) {
         X509_free(x);
-        return ossl_fail("certificate DER");
+        return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "certificate DER");
     }
     tkm_rc rc = pem_of(pem, len, x, NULL);
     X509_free(x);

@@ -1,6 +1,7 @@
 /* see tkm_http.h */
 #include "tkm_http.h"
 #include "tkm_ratelimit.h"
+#include "../crypto/tkm_ossl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -299,14 +300,6 @@ tkm_rc tkm_api_role_parse(const char *name, unsigned *role) {
     TKM_ENSURE(0, TKM_ERR_FORMAT);
 }
 
-static void ssl_errors_to_detail(const char *what) {
-    unsigned long e = ERR_get_error();
-    char buf[160] = "";
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    tkm_err_detail_set("%s%s%s", what, buf[0] ? ": " : "", buf);
-}
-
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* ------------------------------------------------------------- TLS setup */
@@ -363,8 +356,7 @@ static tkm_rc parse_cert_pem(const uint8_t *pem, size_t len, X509 **leaf, STACK_
     if (!b || !ch) TKM_GOTO(rc, TKM_ERR_NOMEM);
     l = PEM_read_bio_X509(b, NULL, NULL, NULL);
     if (!l) {
-        ssl_errors_to_detail("server certificate PEM");
-        TKM_GOTO(rc, TKM_ERR_TLS);
+        TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_TLS, "server certificate PEM"));
     }
     while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
         if (!sk_X509_push(ch, x)) {
@@ -393,8 +385,7 @@ static tkm_rc parse_key_pem(const tkm_secret *pem, EVP_PKEY **key) {
     EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
     BIO_free(b);
     if (!k) {
-        ssl_errors_to_detail("server private key PEM");
-        TKM_ENSURE(0, TKM_ERR_TLS);
+        return TKM_OSSL_FAIL(TKM_ERR_TLS, "server private key PEM");
     }
     *key = k;
     return TKM_RC_OK;
@@ -424,8 +415,7 @@ static tkm_rc build_ctx(tkm_api_server *s, SSL_CTX **out) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) TKM_GOTO(rc, TKM_ERR_NOMEM);
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION)) {
-        ssl_errors_to_detail("TLS 1.3");
-        TKM_GOTO(rc, TKM_ERR_TLS);
+        TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_TLS, "TLS 1.3"));
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* No resumption: every connection is verified against the current CA bundle. */
@@ -434,18 +424,15 @@ static tkm_rc build_ctx(tkm_api_server *s, SSL_CTX **out) {
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (!SSL_CTX_use_certificate(ctx, s->cert) || !SSL_CTX_use_PrivateKey(ctx, s->key) ||
         !SSL_CTX_check_private_key(ctx)) {
-        ssl_errors_to_detail("server certificate and key do not match or are unusable");
-        TKM_GOTO(rc, TKM_ERR_TLS);
+        TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_TLS, "server certificate and key do not match or are unusable"));
     }
     for (int i = 0; s->chain && i < sk_X509_num(s->chain); i++)
         if (!SSL_CTX_add1_chain_cert(ctx, sk_X509_value(s->chain, i))) {
-            ssl_errors_to_detail("certificate chain");
-            TKM_GOTO(rc, TKM_ERR_TLS);
+            TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_TLS, "certificate chain"));
         }
     if (s->client_ca_file) {
         if (!SSL_CTX_load_verify_locations(ctx, s->client_ca_file, NULL)) {
-            ssl_errors_to_detail("client CA bundle");
-            TKM_GOTO(rc, TKM_ERR_TLS);
+            TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_TLS, "client CA bundle"));
         }
         names = SSL_load_client_CA_file(s->client_ca_file);
         if (!names || sk_X509_NAME_num(names) == 0) {
@@ -458,8 +445,7 @@ static tkm_rc build_ctx(tkm_api_server *s, SSL_CTX **out) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, verify_cb);
     SSL_CTX_set_verify_depth(ctx, 5);
     if (!SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT)) {
-        ssl_errors_to_detail("client certificate purpose");
-        TKM_GOTO(rc, TKM_ERR_TLS);
+        TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_TLS, "client certificate purpose"));
     }
     SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, s);
     ERR_clear_error();

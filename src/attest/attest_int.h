@@ -3,7 +3,7 @@
  * collateral structures and the check recorder. Not part of the interface.
  * OpenSSL's X509/X509_CRL/X509_STORE/EVP APIs are used only inside this
  * folder; their errors are drained into tkm_err at the boundary
- * (attest_ossl_fail).
+ * (TKM_OSSL_FAIL, ../crypto/tkm_ossl.h).
  */
 #ifndef TKM_ATTEST_INT_H
 #define TKM_ATTEST_INT_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../core/core.h"
+#include "../crypto/tkm_ossl.h"
 #include "tkm_attest.h"
 #include "tkm_evidence.h"
 
@@ -29,8 +30,6 @@ extern const uint8_t tkm_root_amd_ark_turin[], tkm_root_amd_ask_turin[], tkm_roo
 extern const size_t tkm_root_amd_ark_turin_len, tkm_root_amd_ask_turin_len, tkm_root_amd_asvk_turin_len;
 
 /* ---- OpenSSL glue (x509.c) ---- */
-/* Drain the OpenSSL error queue into the detail slot; returns code. */
-tkm_rc attest_ossl_fail(tkm_err code, const char *what);
 /* One DER certificate; the whole buffer must be consumed. */
 tkm_rc attest_x509_from_der(X509 **out, const uint8_t *der, size_t len);
 /*

@@ -448,7 +448,7 @@ static tkm_rc doc_load(attest_signed_doc *d, const json_t *j, const char *text_k
         return jfail(TKM_ERR_COLLATERAL, "", sig_key, "must be 128 hex digits (r ‖ s)");
     EVP_PKEY *pub = X509_get0_pubkey(sk_X509_value(d->chain, 0));
     int v = pub ? attest_ecdsa_verify(pub, EVP_sha256(), d->text, d->text_len, sig, sig + 32, 32, 0) : -1;
-    if (v < 0) return attest_ossl_fail(TKM_ERR_INTERNAL, "collateral signature check");
+    if (v < 0) return TKM_OSSL_FAIL(TKM_ERR_INTERNAL, "collateral signature check");
     d->sig_ok = v == 1;
     snprintf(d->sig_detail, sizeof d->sig_detail, "%s by %s over the %zu exact signed bytes", v ? "ECDSA P-256 signature valid" : "ECDSA P-256 signature INVALID", chain_key, d->text_len);
     return TKM_RC_OK;

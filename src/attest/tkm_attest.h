@@ -24,6 +24,12 @@
  * Per-evidence checks (quote and QE report signatures, QE binding, TCB
  * matching, report signature) are never cached.
  *
+ * Ownership: tkm_attest_ctx_new, tkm_*_collateral_parse and
+ * tkm_appraisal_policy_parse return objects the caller frees with the
+ * matching *_free (NULL-safe); a tkm_appraisal is a caller-provided struct
+ * (large: allocate it), filled in place. NULL: input buffers may be NULL only
+ * with length 0; the collateral and policy arguments of tkm_appraise may be
+ * NULL (see there).
  * Thread-safety: ctx may be shared between threads (its cache has a mutex);
  * collateral, policy and evidence objects are immutable after parsing and may
  * be shared; a result belongs to the caller. Nothing here is secret.

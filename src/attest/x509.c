@@ -12,19 +12,6 @@
 
 #include "../crypto/crypto.h"
 
-tkm_rc attest_ossl_fail(tkm_err code, const char *what) {
-    unsigned long e = ERR_get_error();
-    char buf[120];
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
-    else
-        snprintf(buf, sizeof buf, "no OpenSSL detail");
-    tkm_err_detail_set("%s: %s", what, buf);
-    ERR_clear_error();
-    tkm_err_record_where_(__FILE__, __LINE__);
-    return TKM_RC(code);
-}
-
 tkm_rc attest_x509_from_der(X509 **out, const uint8_t *der, size_t len) {
     *out = NULL;
     if (len == 0 || len > (1u << 20)) {
@@ -33,7 +20,7 @@ tkm_rc attest_x509_from_der(X509 **out, const uint8_t *der, size_t len) {
     }
     const unsigned char *p = der;
     X509 *c = d2i_X509(NULL, &p, (long)len);
-    if (!c) return attest_ossl_fail(TKM_ERR_X509, "certificate DER");
+    if (!c) return TKM_OSSL_FAIL(TKM_ERR_X509, "certificate DER");
     if ((size_t)(p - der) != len) {
         X509_free(c);
         tkm_err_detail_set("%zu bytes after the certificate DER", len - (size_t)(p - der));
@@ -51,7 +38,7 @@ tkm_rc attest_crl_from_der(X509_CRL **out, const uint8_t *der, size_t len) {
     }
     const unsigned char *p = der;
     X509_CRL *c = d2i_X509_CRL(NULL, &p, (long)len);
-    if (!c) return attest_ossl_fail(TKM_ERR_X509, "CRL DER");
+    if (!c) return TKM_OSSL_FAIL(TKM_ERR_X509, "CRL DER");
     if ((size_t)(p - der) != len) {
         X509_CRL_free(c);
         tkm_err_detail_set("%zu bytes after the CRL DER", len - (size_t)(p - der));
@@ -185,7 +172,7 @@ tkm_rc attest_p256_from_sec1(EVP_PKEY **out, const uint8_t pub[65]) {
     EVP_PKEY_CTX_free(pc);
     if (!ok) {
         EVP_PKEY_free(pk);
-        return attest_ossl_fail(TKM_ERR_BAD_KEY, "P-256 public key");
+        return TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "P-256 public key");
     }
     /* the point must be on the curve (P-256 has cofactor 1: on-curve is the whole check) */
     EVP_PKEY_CTX *vc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
@@ -193,7 +180,7 @@ tkm_rc attest_p256_from_sec1(EVP_PKEY **out, const uint8_t pub[65]) {
     EVP_PKEY_CTX_free(vc);
     if (!ok) {
         EVP_PKEY_free(pk);
-        return attest_ossl_fail(TKM_ERR_BAD_KEY, "P-256 public key is not a valid point");
+        return TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "P-256 public key is not a valid point");
     }
     *out = pk;
     return TKM_RC_OK;
@@ -261,7 +248,7 @@ void attest_name_cn(const X509_NAME *n, char *buf, size_t cap) {
 tkm_rc attest_x509_sha256(uint8_t out[32], X509 *c) {
     unsigned char *der = NULL;
     int l = i2d_X509(c, &der);
-    if (l <= 0) return attest_ossl_fail(TKM_ERR_X509, "certificate encoding");
+    if (l <= 0) return TKM_OSSL_FAIL(TKM_ERR_X509, "certificate encoding");
     tkm_rc rc = tkm_sha256(out, der, (size_t)l);
     OPENSSL_free(der);
     return rc;
@@ -462,7 +449,7 @@ static tkm_rc ext_value(X509 *cert, const char *oid_txt, const uint8_t **p, size
     *n = 0;
     *found = 0;
     ASN1_OBJECT *obj = OBJ_txt2obj(oid_txt, 1);
-    if (!obj) return attest_ossl_fail(TKM_ERR_INTERNAL, "OID");
+    if (!obj) return TKM_OSSL_FAIL(TKM_ERR_INTERNAL, "OID");
     int idx = X509_get_ext_by_OBJ(cert, obj, -1);
     int dup = idx >= 0 ? X509_get_ext_by_OBJ(cert, obj, idx) : -1;
     ASN1_OBJECT_free(obj);

@@ -54,11 +54,6 @@ static json_t *jaddr(const uint8_t a[20]) {
     tkm_eth_address_checksum(s, a);
     return json_string(s);
 }
-static json_t *jhex32(const uint8_t h[32]) {
-    char s[67];
-    if (tkm_failed(tkm_hex_encode(s, sizeof s, h, 32, 1))) return NULL;
-    return json_string(s);
-}
 /* json_object_set_new that remembers a failure */
 static void jset(json_t *o, const char *k, json_t *v, int *err) {
     if (!v || json_object_set_new(o, k, v) != 0) *err = 1;
@@ -304,7 +299,7 @@ static tkm_rc audit_decision(tkm_engine *e, const tkm_intent *it, const tkm_deci
     jset(b, "key", json_string(it->key_label), &err);
     jset(b, "keyAddress", jaddr(it->key), &err);
     jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
-    jset(b, "payloadHash", jhex32(it->payload_hash), &err);
+    jset(b, "payloadHash", tkm_json_hex_new(it->payload_hash, 32), &err);
     jset(b, "rule", d->rule_id[0] ? json_string(d->rule_id) : json_null(), &err);
     if (d->allow) {
         jset(b, "idempotent", json_boolean(d->idempotent), &err);
@@ -552,7 +547,7 @@ static tkm_rc state_opened(tkm_engine *e, int64_t now) {
     json_t *b = json_object();
     TKM_ENSURE(b, TKM_ERR_NOMEM);
     int err = 0;
-    jset(b, "instanceId", jhex32(e->instance), &err);
+    jset(b, "instanceId", tkm_json_hex_new(e->instance, 32), &err);
     jset(b, "stateVersion", json_integer((json_int_t)tkm_store_version(e->store)), &err);
     jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
     jset(b, "teekm", json_string(TKM_VERSION), &err);
@@ -567,9 +562,9 @@ static json_t *policy_body(const tkm_policy *p, const tkm_policy *prev, const tk
     int err = !b || !ap;
     if (!err) {
         jset(b, "version", json_integer((json_int_t)p->version), &err);
-        jset(b, "hash", jhex32(p->hash), &err);
+        jset(b, "hash", tkm_json_hex_new(p->hash, 32), &err);
         jset(b, "previousVersion", prev ? json_integer((json_int_t)prev->version) : json_null(), &err);
-        jset(b, "previousHash", prev ? jhex32(prev->hash) : json_null(), &err);
+        jset(b, "previousHash", prev ? tkm_json_hex_new(prev->hash, 32) : json_null(), &err);
         for (size_t i = 0; i < n; i++)
             if (c[i].ok && json_array_append_new(ap, jaddr(c[i].signer)) != 0) err = 1;
         jset(b, "approvers", ap, &err);
@@ -617,7 +612,7 @@ tkm_rc tkm_engine_init(tkm_engine **out, const tkm_engine_opts *o, const uint8_t
     b = json_object();
     int err = !b;
     if (!err) {
-        jset(b, "instanceId", jhex32(e->instance), &err);
+        jset(b, "instanceId", tkm_json_hex_new(e->instance, 32), &err);
         jset(b, "auditAddress", jaddr(e->audit_addr), &err);
         jset(b, "storeFormat", json_integer(TKM_STORE_FORMAT), &err);
         jset(b, "teekm", json_string(TKM_VERSION), &err);

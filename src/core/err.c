@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -42,10 +43,14 @@ static _Thread_local char detail_buf[256];
 static _Thread_local char where_buf[96];
 
 void tkm_err_detail_set(const char *fmt, ...) {
+    /* Format into a copy first: callers wrap the current detail ("ctx: %s", tkm_err_detail()),
+     * and vsnprintf must not read the buffer it writes (undefined behaviour, garbled in practice). */
+    char tmp[sizeof detail_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail_buf, sizeof detail_buf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(detail_buf, tmp, sizeof detail_buf);
 }
 
 void tkm_err_detail_clear(void) {

@@ -69,6 +69,7 @@ tkm_rc tkm_hex_decode_exact(uint8_t *out, size_t n, const char *s, size_t s_len,
     size_t got = 0;
     const char *t = s;
     size_t tl = s_len;
+    memset(out, 0, n);
     TKM_ARG_CHECK(s != NULL || s_len == 0);
     /* Check the length before decoding so we never write past out. */
     TKM_TRY(strip_prefix(&t, &tl, flags));

@@ -441,3 +441,12 @@ tkm_rc tkm_json_dump(const json_t *v, tkm_wr *w) {
     TKM_ENSURE(r == 0, TKM_ERR_INTERNAL);
     return TKM_RC_OK;
 }
+
+json_t *tkm_json_hex_new(const uint8_t *b, size_t n) {
+    tkm_wr w;
+    tkm_wr_init(&w, 0);
+    json_t *s = NULL;
+    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
+    tkm_wr_free(&w);
+    return s;
+}

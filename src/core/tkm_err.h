@@ -225,8 +225,10 @@ TKM_API tkm_err_cat tkm_err_category(tkm_err code);
 
 /*
  * Thread-local detail slot: where the last error was raised and a short
- * non-secret explanation (a field name, a JSON path). Overwritten by every
- * TKM_ENSURE failure and by tkm_err_detail_set.
+ * non-secret explanation (a field name, a JSON path). The explanation is
+ * overwritten by tkm_err_detail_set (which may take tkm_err_detail() as an
+ * argument to add context: "file x: %s"), truncated to 255 bytes; the
+ * location by every TKM_ENSURE / TKM_GOTO failure.
  */
 TKM_API void tkm_err_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 TKM_API void tkm_err_detail_clear(void);

@@ -10,6 +10,11 @@
  * TKM_HEX_EMPTY_OK. Decoding and encoding run in time independent of the
  * digit values (they may see key material), though not of the length.
  * On failure outputs are zeroed.
+ *
+ * NULL: s and in may be NULL only with a zero length (misuse otherwise);
+ * outputs are never NULL. Ownership: tkm_hex_decode_alloc returns a malloc'd
+ * buffer the caller frees (and wipes first if it held a secret); the others
+ * write into the caller's buffers. Thread-safety: reentrant.
  */
 #ifndef TKM_HEX_H
 #define TKM_HEX_H

@@ -20,6 +20,15 @@
  *
  * Call tkm_json_init() once at start-up: it makes jansson wipe every block it
  * frees (request bodies may carry secrets).
+ *
+ * Ownership: tkm_json_load returns a new reference (json_decref); getters
+ * return borrowed json_t / string views valid while the document lives,
+ * except tkm_json_hexbytes (malloc'd, caller frees); tkm_json_hex_new returns
+ * a new reference. NULL: path may be "" (the root), never NULL; an optional
+ * getter (required = 0) reports absence through *present / a NULL view.
+ * Thread-safety: a document belongs to one thread; call tkm_json_init before
+ * starting threads. Secret?: values are not wiped by their readers: keep
+ * secrets out of JSON except in request bodies, which jansson wipes on free.
  */
 #ifndef TKM_JSON_H
 #define TKM_JSON_H
@@ -93,5 +102,14 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_json_canonical(const json_t *v, tkm_wr *w);
 
 /* Serialize compactly (keys in insertion order) into w; for output, not hashing. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_json_dump(const json_t *v, tkm_wr *w);
+
+/*
+ * Writing: b[0..n) as a new JSON string "0x…" (lower-case hex; "0x" for n = 0).
+ * Returns: a new reference (the caller owns it: hand it to json_object_set_new /
+ * json_array_append_new / json_pack "o", which also accept NULL as a failure),
+ * or NULL when out of memory. For public values only: JSON output is not wiped
+ * by its readers. b may be NULL only with n == 0.
+ */
+TKM_API json_t *tkm_json_hex_new(const uint8_t *b, size_t n);
 
 #endif

@@ -11,6 +11,10 @@
  *    fractional digits than decimals is TKM_ERR_DECIMAL, never rounded.
  * Arithmetic reports overflow/underflow instead of wrapping.
  * Not constant time (amounts are not secret): functions are plain.
+ *
+ * Values are plain structs (nothing to free). NULL: pointers are never NULL;
+ * a string given with its length may be NULL only with length 0.
+ * Outputs are zero on failure. Thread-safety: reentrant. Secret?: no.
  */
 #ifndef TKM_U256_H
 #define TKM_U256_H

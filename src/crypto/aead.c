@@ -4,6 +4,7 @@
 #include "tkm_entropy.h"
 
 #include <limits.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <string.h>
 

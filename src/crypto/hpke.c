@@ -14,6 +14,7 @@
 #include "tkm_hash.h"
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>

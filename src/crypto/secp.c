@@ -106,6 +106,7 @@ tkm_rc tkm_secp_pubkey_parse(uint8_t pub[static TKM_SECP_PUBKEY_LEN], const uint
 
 tkm_rc tkm_secp_pubkey_compress(uint8_t out[static TKM_SECP_PUBKEY_COMPRESSED_LEN],
                                 const uint8_t pub[static TKM_SECP_PUBKEY_LEN]) {
+    memset(out, 0, TKM_SECP_PUBKEY_COMPRESSED_LEN);
     TKM_TRY(tkm_secp_init());
     secp256k1_pubkey pk;
     TKM_ENSURE(secp256k1_ec_pubkey_parse(ctx, &pk, pub, TKM_SECP_PUBKEY_LEN), TKM_ERR_BAD_KEY);

@@ -1,31 +1,24 @@
 /* see tkm_hash.h — SHA-2, HMAC and HKDF over OpenSSL 3 EVP. */
 #include "tkm_hash.h"
+#include "crypto_internal.h"
 
 #include <openssl/core_names.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <string.h>
 
-/* Drain OpenSSL's error queue into one code at the boundary. */
-static tkm_rc ossl_fail(void) {
-    unsigned long e = ERR_get_error();
-    tkm_err_detail_set("openssl: %s", e ? ERR_reason_error_string(e) : "unknown");
-    ERR_clear_error();
-    tkm_err_record_where_(__FILE__, __LINE__);
-    return TKM_RC(TKM_ERR_CRYPTO);
-}
-
 static tkm_rc digest_v(const EVP_MD *md, uint8_t *out, const tkm_iov *v, size_t count) {
+    TKM_ARG_CHECK(v != NULL || count == 0);
+    for (size_t i = 0; i < count; i++) TKM_ARG_CHECK(v[i].p != NULL || v[i].n == 0);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx) return ossl_fail();
+    if (!ctx) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "digest context");
     int ok = EVP_DigestInit_ex(ctx, md, NULL);
     for (size_t i = 0; ok && i < count; i++) ok = EVP_DigestUpdate(ctx, v[i].p, v[i].n);
     unsigned int len = 0;
     if (ok) ok = EVP_DigestFinal_ex(ctx, out, &len);
     EVP_MD_CTX_free(ctx);
-    if (!ok) return ossl_fail();
+    if (!ok) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "digest");
     return TKM_RC_OK;
 }
 
@@ -57,9 +50,14 @@ static tkm_rc hmac(const EVP_MD *md, uint8_t *out, size_t out_len, const uint8_t
     unsigned int len = 0;
     static const uint8_t empty = 0;
     TKM_ARG_CHECK(key_len <= INT32_MAX);
-    if (!HMAC(md, key_len ? key : &empty, (int)key_len, n ? data : &empty, n, out, &len))
-        return ossl_fail();
-    TKM_ENSURE(len == out_len, TKM_ERR_INTERNAL);
+    TKM_ARG_CHECK(key != NULL || key_len == 0);
+    TKM_ARG_CHECK(data != NULL || n == 0);
+    int ok = HMAC(md, key_len ? key : &empty, (int)key_len, n ? data : &empty, n, out, &len) != NULL;
+    if (!ok || len != out_len) {
+        tkm_wipe(out, out_len); /* a MAC under a secret key: nothing partial is left */
+        if (!ok) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HMAC");
+        TKM_ENSURE(0, TKM_ERR_INTERNAL);
+    }
     return TKM_RC_OK;
 }
 
@@ -77,11 +75,14 @@ tkm_rc tkm_hmac_sha512(uint8_t out[static TKM_SHA512_LEN], const uint8_t *key, s
 static tkm_rc hkdf_run(int mode, uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
                        const uint8_t *key, size_t key_len, const uint8_t *info, size_t info_len) {
     static const uint8_t empty[1] = {0};
+    TKM_ARG_CHECK(salt != NULL || salt_len == 0);
+    TKM_ARG_CHECK(key != NULL || key_len == 0);
+    TKM_ARG_CHECK(info != NULL || info_len == 0);
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    if (!kdf) return ossl_fail();
+    if (!kdf) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "fetch HKDF");
     EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
     EVP_KDF_free(kdf);
-    if (!ctx) return ossl_fail();
+    if (!ctx) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HKDF context");
     OSSL_PARAM params[6];
     size_t np = 0;
     params[np++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
@@ -99,7 +100,10 @@ static tkm_rc hkdf_run(int mode, uint8_t *out, size_t out_len, const uint8_t *sa
     params[np] = OSSL_PARAM_construct_end();
     int ok = EVP_KDF_derive(ctx, out, out_len, params);
     EVP_KDF_CTX_free(ctx);
-    if (ok != 1) return ossl_fail();
+    if (ok != 1) {
+        tkm_wipe(out, out_len); /* derived key material: nothing partial is left */
+        return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "HKDF");
+    }
     return TKM_RC_OK;
 }
 

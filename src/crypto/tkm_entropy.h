@@ -15,6 +15,9 @@
  * (No copy of handed-out bytes is kept for continuous comparison: those bytes
  * become keys, and a copy outside the caller's locked buffer would be a leak.)
  *
+ * Secret?: yes: the bytes handed out become keys; write them straight into a
+ * tkm_secret (or a stack buffer the caller wipes). NULL: out is never NULL
+ * (n may be 0). Ownership: nothing is allocated.
  * Thread-safety: all functions are thread-safe.
  */
 #ifndef TKM_ENTROPY_H

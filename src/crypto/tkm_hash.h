@@ -8,8 +8,11 @@
  *
  * Secret?: HMAC keys and HKDF inputs/outputs may be secret; these functions
  * never copy them anywhere but OpenSSL's contexts, which are freed (and
- * cleansed by OpenSSL) before return. Callers wipe their own outputs.
- * Thread-safety: all functions are reentrant.
+ * cleansed by OpenSSL) before return. Callers wipe their own outputs; a
+ * failed HMAC or HKDF wipes its output itself.
+ * NULL: a data, key, salt or info pointer may be NULL only with length 0
+ * (misuse otherwise); outputs are never NULL. Ownership: nothing is
+ * allocated. Thread-safety: all functions are reentrant.
  */
 #ifndef TKM_HASH_H
 #define TKM_HASH_H

@@ -8,6 +8,10 @@
  *
  * Secret?: private keys are only accepted as tkm_secret; the wrapper reads them
  * for the duration of one libsecp256k1 call.
+ * NULL: pointers are never NULL (fixed sizes are in the types).
+ * Ownership: tkm_secp_keygen returns a tkm_secret the caller frees with
+ * tkm_secret_free; everything else writes into the caller's buffers, zeroed
+ * on failure.
  * Thread-safety: every function may be called from any thread once
  * tkm_secp_init has returned OK (it is also called implicitly).
  */

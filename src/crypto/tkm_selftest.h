@@ -4,6 +4,10 @@
  * Expected values are from the primitives' standards (FIPS 180, RFC 4231,
  * RFC 5869, EIP-155, the GCM spec, RFC 9180, RFC 7914, …), never from
  * teekm's own output.
+ *
+ * Secret?: only the public test keys of those standards (still held in
+ * tkm_secret, like any key). NULL: report may be NULL (no per-test callback).
+ * Thread-safety: reentrant; may run while other threads use the primitives.
  */
 #ifndef TKM_SELFTEST_H
 #define TKM_SELFTEST_H

@@ -1143,30 +1143,12 @@ tkm_rc tkm_typed_data_array_len(const tkm_typed_data *td, const char *path, size
     return TKM_RC_OK;
 }
 
-tkm_rc tkm_typed_data_get_uint(const tkm_typed_data *td, const char *path, tkm_u256 *v) {
-    TKM_ARG_CHECK(td && path && v);
-    *v = tkm_u256_zero();
+/* The integer at path, of kind K_UINT or K_INT, checked against its declared width. */
+static tkm_rc get_integer(const tkm_typed_data *td, const char *path, int kind, tkm_u256 *magnitude, int *negative) {
     cursor cur;
     ttype rt;
     tpath p;
-    TKM_TRY(resolve_kind(td, path, K_UINT, K_UINT, &cur, &rt));
-    path_set(&p, path);
-    tkm_u256 m;
-    int neg;
-    TKM_TRY(dec_integer(cur.v, &p, &m, &neg));
-    TKM_TRY(int_in_range(cur.t, &m, neg, &p));
-    *v = m;
-    return TKM_RC_OK;
-}
-
-tkm_rc tkm_typed_data_get_int(const tkm_typed_data *td, const char *path, tkm_u256 *magnitude, int *negative) {
-    TKM_ARG_CHECK(td && path && magnitude && negative);
-    *magnitude = tkm_u256_zero();
-    *negative = 0;
-    cursor cur;
-    ttype rt;
-    tpath p;
-    TKM_TRY(resolve_kind(td, path, K_INT, K_INT, &cur, &rt));
+    TKM_TRY(resolve_kind(td, path, kind, kind, &cur, &rt));
     path_set(&p, path);
     tkm_u256 m;
     int neg;
@@ -1175,6 +1157,20 @@ tkm_rc tkm_typed_data_get_int(const tkm_typed_data *td, const char *path, tkm_u2
     *magnitude = m;
     *negative = neg;
     return TKM_RC_OK;
+}
+
+tkm_rc tkm_typed_data_get_uint(const tkm_typed_data *td, const char *path, tkm_u256 *v) {
+    TKM_ARG_CHECK(td && path && v);
+    *v = tkm_u256_zero();
+    int neg = 0;
+    return get_integer(td, path, K_UINT, v, &neg);
+}
+
+tkm_rc tkm_typed_data_get_int(const tkm_typed_data *td, const char *path, tkm_u256 *magnitude, int *negative) {
+    TKM_ARG_CHECK(td && path && magnitude && negative);
+    *magnitude = tkm_u256_zero();
+    *negative = 0;
+    return get_integer(td, path, K_INT, magnitude, negative);
 }
 
 tkm_rc tkm_typed_data_get_bool(const tkm_typed_data *td, const char *path, int *v) {

@@ -555,15 +555,6 @@ static json_t *j_qty64(uint64_t v) {
     return j_qty(&x);
 }
 
-static json_t *j_hex(const uint8_t *p, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, p, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 /* A 32-byte big-endian integer as a quantity. */
 static json_t *j_qty_be32(const uint8_t b[32]) {
     tkm_u256 v;
@@ -590,7 +581,7 @@ static json_t *j_access_list(jb *b, const tkm_tx *tx) {
             break;
         }
         put(b, e, "address", j_addr(a->address));
-        for (size_t j = 0; j < a->n_keys; j++) append(b, keys, j_hex(a->keys[j], 32));
+        for (size_t j = 0; j < a->n_keys; j++) append(b, keys, tkm_json_hex_new(a->keys[j], 32));
         put(b, e, "storageKeys", keys);
         append(b, arr, e);
     }
@@ -646,12 +637,12 @@ tkm_rc tkm_tx_to_json(const tkm_tx *tx, json_t **out) {
     put(&b, o, "gas", j_qty64(tx->gas));
     put(&b, o, "to", tx->has_to ? j_addr(tx->to) : json_null());
     put(&b, o, "value", j_qty(&tx->value));
-    put(&b, o, "data", j_hex(tx->data, tx->data_len));
+    put(&b, o, "data", tkm_json_hex_new(tx->data, tx->data_len));
     if (tx->type != TKM_TX_LEGACY) put(&b, o, "accessList", j_access_list(&b, tx));
     if (tx->type == TKM_TX_EIP4844) {
         put(&b, o, "maxFeePerBlobGas", j_qty(&tx->max_fee_per_blob_gas));
         json_t *arr = json_array();
-        for (size_t i = 0; arr && i < tx->n_blob_hashes; i++) append(&b, arr, j_hex(tx->blob_hashes[i], 32));
+        for (size_t i = 0; arr && i < tx->n_blob_hashes; i++) append(&b, arr, tkm_json_hex_new(tx->blob_hashes[i], 32));
         put(&b, o, "blobVersionedHashes", arr);
     }
     if (tx->type == TKM_TX_EIP7702) put(&b, o, "authorizationList", j_auth_list(&b, tx));
@@ -674,10 +665,10 @@ tkm_rc tkm_tx_to_json(const tkm_tx *tx, json_t **out) {
     tkm_rc rc = TKM_RC_OK;
     if (tx->is_signed) {
         rc = tkm_tx_hash(tx, h);
-        if (tkm_ok(rc)) put(&b, o, "hash", j_hex(h, 32));
+        if (tkm_ok(rc)) put(&b, o, "hash", tkm_json_hex_new(h, 32));
     }
     if (tkm_ok(rc)) rc = tkm_tx_signing_hash(tx, h);
-    if (tkm_ok(rc)) put(&b, o, "signingHash", j_hex(h, 32));
+    if (tkm_ok(rc)) put(&b, o, "signingHash", tkm_json_hex_new(h, 32));
     if (tkm_ok(rc) && b.bad) rc = TKM_RC(TKM_ERR_NOMEM);
     if (tkm_failed(rc)) {
         json_decref(o);

@@ -115,11 +115,6 @@ void tkm_key_event_digest(uint8_t out[static 32], const uint8_t instance_id[stat
 
 /* ---- the same structs as eth_signTypedData_v4 documents ---- */
 
-static json_t *td_hex(const uint8_t *b, size_t n) {
-    char s[2 * 32 + 3];
-    if (n > 32 || tkm_failed(tkm_hex_encode(s, sizeof s, b, n, 1))) return NULL;
-    return json_string(s);
-}
 static json_t *td_addr(const uint8_t *a) {
     static const uint8_t zero[20];
     char s[TKM_ETH_ADDR_STR_LEN];
@@ -173,7 +168,7 @@ static tkm_rc td_doc(json_t **out, const char *encode_type, const uint8_t instan
         name[nl] = 0;
         memcpy(members, lp + 1, ml - 1); /* without the closing parenthesis */
         members[ml - 1] = 0;
-        json_t *salt = td_hex(instance_id, 32);
+        json_t *salt = tkm_json_hex_new(instance_id, 32);
         bad |= !salt || json_object_set_new(domain, "name", json_string("teekm")) != 0 ||
                json_object_set_new(domain, "version", json_string("1")) != 0 ||
                json_object_set_new(domain, "salt", salt) != 0;
@@ -202,15 +197,15 @@ tkm_rc tkm_approval_typed_data(json_t **out, const uint8_t instance_id[static TK
                           td_addr(in->key), "chainId", td_u256(&chain), "action", tkm_action_name(in->action), "asset",
                           td_addr(in->asset_kind == TKM_ASSET_CONTRACT ? in->asset_contract : NULL), "to",
                           td_addr(in->has_to ? in->to : NULL), "amount", td_u256(in->has_amount ? &in->amount : &zero),
-                          "payloadHash", td_hex(in->payload_hash, 32), "expiresAt", td_u64(expires_at));
+                          "payloadHash", tkm_json_hex_new(in->payload_hash, 32), "expiresAt", td_u64(expires_at));
     return td_doc(out, APPROVAL_TYPE, instance_id, m);
 }
 
 tkm_rc tkm_policy_update_typed_data(json_t **out, const uint8_t instance_id[static TKM_INSTANCE_ID_LEN], uint64_t version,
                                     const uint8_t policy_hash[static 32], uint64_t prev_version,
                                     const uint8_t prev_hash[static 32], uint64_t expires_at) {
-    json_t *m = json_pack("{s:o,s:o,s:o,s:o,s:o}", "version", td_u64(version), "policyHash", td_hex(policy_hash, 32),
-                          "previousVersion", td_u64(prev_version), "previousPolicyHash", td_hex(prev_hash, 32),
+    json_t *m = json_pack("{s:o,s:o,s:o,s:o,s:o}", "version", td_u64(version), "policyHash", tkm_json_hex_new(policy_hash, 32),
+                          "previousVersion", td_u64(prev_version), "previousPolicyHash", tkm_json_hex_new(prev_hash, 32),
                           "expiresAt", td_u64(expires_at));
     return td_doc(out, POLICY_UPDATE_TYPE, instance_id, m);
 }

@@ -143,12 +143,6 @@ static json_t *addr_json(const uint8_t a[20]) {
     return json_string(s);
 }
 
-static json_t *hex_json(const uint8_t *b, size_t n) {
-    char s[2 * 32 + 3];
-    if (n > 32 || tkm_failed(tkm_hex_encode(s, sizeof s, b, n, 1))) return NULL;
-    return json_string(s);
-}
-
 static json_t *dec_json(const tkm_u256 *v) {
     char s[TKM_U256_DEC_MAX + 1];
     tkm_u256_to_dec(v, s);
@@ -179,10 +173,10 @@ tkm_rc tkm_intent_to_json(json_t **out, const tkm_intent *in, const tkm_policy *
     if (in->has_to) e |= set_new(o, "to", addr_json(in->to));
     if (in->has_amount) e |= set_new(o, "amount", dec_json(&in->amount));
     if (in->payload == TKM_PAYLOAD_TX) e |= set_new(o, "value", dec_json(&in->value));
-    if (in->has_selector) e |= set_new(o, "selector", hex_json(in->selector, 4));
-    if (in->has_calldata) e |= set_new(o, "calldataHash", hex_json(in->calldata_hash, 32));
+    if (in->has_selector) e |= set_new(o, "selector", tkm_json_hex_new(in->selector, 4));
+    if (in->has_calldata) e |= set_new(o, "calldataHash", tkm_json_hex_new(in->calldata_hash, 32));
     if (in->has_nonce) e |= set_new(o, "nonce", json_integer((json_int_t)in->nonce));
-    e |= set_new(o, "payloadHash", hex_json(in->payload_hash, 32));
+    e |= set_new(o, "payloadHash", tkm_json_hex_new(in->payload_hash, 32));
     if (in->payload == TKM_PAYLOAD_TYPED_DATA) {
         json_t *td = json_object();
         e |= set_new(o, "typedData", td);

@@ -112,15 +112,6 @@ tkm_rc tkm_claims_keys_digest(uint8_t out[static 32], tkm_claim_key *keys, size_
     return rc;
 }
 
-static json_t *hexstr(const uint8_t *b, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 static int set(json_t *o, const char *k, json_t *v) { return v ? json_object_set_new(o, k, v) : -1; }
 
 tkm_rc tkm_claims_to_json(const tkm_claims *c, json_t **out) {
@@ -131,8 +122,8 @@ tkm_rc tkm_claims_to_json(const tkm_claims *c, json_t **out) {
     int bad = 0;
     bad |= set(o, "version", json_integer(TKM_CLAIMS_VERSION));
     bad |= set(o, "platform", json_string(c->platform));
-    bad |= set(o, "tlsPublicKey", hexstr(c->tls_spki, c->tls_spki_len));
-    bad |= set(o, "auditAddress", hexstr(c->audit_addr, 20));
+    bad |= set(o, "tlsPublicKey", tkm_json_hex_new(c->tls_spki, c->tls_spki_len));
+    bad |= set(o, "auditAddress", tkm_json_hex_new(c->audit_addr, 20));
     for (size_t i = 0; i < c->n_keys && !bad; i++) {
         const tkm_claim_key *k = &c->keys[i];
         json_t *e = json_object();
@@ -141,21 +132,21 @@ tkm_rc tkm_claims_to_json(const tkm_claims *c, json_t **out) {
             break;
         }
         bad |= set(e, "type", json_string(k->type == TKM_CLAIM_KEY_SECP256K1 ? "secp256k1" : "bls12-381"));
-        bad |= set(e, "publicKey", hexstr(k->pub, k->pub_len));
-        if (k->type == TKM_CLAIM_KEY_SECP256K1) bad |= set(e, "address", hexstr(k->addr, 20));
+        bad |= set(e, "publicKey", tkm_json_hex_new(k->pub, k->pub_len));
+        if (k->type == TKM_CLAIM_KEY_SECP256K1) bad |= set(e, "address", tkm_json_hex_new(k->addr, 20));
         bad |= json_array_append_new(keys, e);
     }
     if (bad) goto out;
     bad |= json_object_set(o, "keys", keys);
-    bad |= set(o, "policyHash", hexstr(c->policy_hash, 32));
+    bad |= set(o, "policyHash", tkm_json_hex_new(c->policy_hash, 32));
     bad |= set(o, "policyVersion", json_integer((json_int_t)c->policy_version));
-    bad |= set(o, "instanceId", hexstr(c->instance_id, 32));
+    bad |= set(o, "instanceId", tkm_json_hex_new(c->instance_id, 32));
     bad |= set(o, "stateVersion", json_integer((json_int_t)c->state_version));
-    if (c->nonce_len) bad |= set(o, "nonce", hexstr(c->nonce, c->nonce_len));
-    if (c->has_hpke_pk) bad |= set(o, "hpkePublicKey", hexstr(c->hpke_pk, 32));
+    if (c->nonce_len) bad |= set(o, "nonce", tkm_json_hex_new(c->nonce, c->nonce_len));
+    if (c->has_hpke_pk) bad |= set(o, "hpkePublicKey", tkm_json_hex_new(c->hpke_pk, 32));
     if (c->has_keys_digest) {
         bad |= set(o, "keyCount", json_integer((json_int_t)c->key_count));
-        bad |= set(o, "keysDigest", hexstr(c->keys_digest, 32));
+        bad |= set(o, "keysDigest", tkm_json_hex_new(c->keys_digest, 32));
     }
     if (bad) goto out;
     *out = o;

@@ -3,23 +3,12 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
-#include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../crypto/tkm_entropy.h"
-
-tkm_rc tee_ossl_fail(tkm_err err, const char *what) {
-    unsigned long e = ERR_get_error();
-    char buf[160] = "";
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    tkm_err_detail_set("%s%s%s", what, buf[0] ? ": " : "", buf);
-    tkm_err_record_where_(__FILE__, __LINE__);
-    return TKM_RC(err);
-}
 
 /* n of P-256, big-endian */
 static const uint8_t P256_N[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
@@ -94,7 +83,7 @@ tkm_rc tee_p256_pkey(EVP_PKEY **pkey, const tkm_secret *sk) {
     rc = TKM_RC_OK;
     goto out;
 fail:
-    rc = tee_ossl_fail(TKM_ERR_CRYPTO, "P-256 key");
+    rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "P-256 key");
 out:
     EVP_PKEY_free(k);
     EVP_PKEY_CTX_free(ctx);
@@ -112,7 +101,7 @@ tkm_rc tee_p256_pub(uint8_t pub[65], EVP_PKEY *pkey) {
     if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, 65, &len) != 1 || len != 65 ||
         pub[0] != 0x04) {
         memset(pub, 0, 65);
-        return tee_ossl_fail(TKM_ERR_BAD_KEY, "P-256 public key");
+        return TKM_OSSL_FAIL(TKM_ERR_BAD_KEY, "P-256 public key");
     }
     return TKM_RC_OK;
 }
@@ -122,7 +111,7 @@ tkm_rc tee_spki(uint8_t **der, size_t *len, EVP_PKEY *pkey) {
     *len = 0;
     unsigned char *p = NULL;
     int n = i2d_PUBKEY(pkey, &p);
-    if (n <= 0) return tee_ossl_fail(TKM_ERR_CRYPTO, "encode SubjectPublicKeyInfo");
+    if (n <= 0) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "encode SubjectPublicKeyInfo");
     uint8_t *copy = malloc((size_t)n);
     if (!copy) {
         OPENSSL_free(p);

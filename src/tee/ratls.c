@@ -251,7 +251,7 @@ static tkm_rc add_names(X509 *x, const char *const *names, size_t n) {
         }
     }
     if (tkm_ok(rc) && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1)
-        rc = tee_ossl_fail(TKM_ERR_CRYPTO, "subjectAltName");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "subjectAltName");
     GENERAL_NAMES_free(gens);
     return rc;
 }
@@ -316,7 +316,7 @@ tkm_rc tkm_ratls_cert_new_names(uint8_t **der, size_t *der_len, const tkm_ratls_
     rc = TKM_RC_OK;
     goto out;
 fail:
-    rc = tee_ossl_fail(TKM_ERR_CRYPTO, "build RA-TLS certificate");
+    rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "build RA-TLS certificate");
 out:
     OPENSSL_free(out);
     X509_EXTENSION_free(ext);
@@ -361,7 +361,7 @@ tkm_rc tkm_ratls_ssl_ctx_use(SSL_CTX *ctx, const tkm_ratls_key *k, const uint8_t
     if (!x || p != der + der_len || SSL_CTX_use_certificate(ctx, x) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, k->pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
         SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1)
-        rc = tee_ossl_fail(TKM_ERR_CRYPTO, "install RA-TLS key and certificate");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "install RA-TLS key and certificate");
     X509_free(x);
     return rc;
 }
@@ -397,12 +397,12 @@ tkm_rc tkm_ratls_inspect(tkm_ratls_peer *p, const uint8_t *cert, size_t cert_len
     const unsigned char *q = cert;
     x = d2i_X509(NULL, &q, (long)cert_len);
     if (!x || q != cert + cert_len) {
-        rc = tee_ossl_fail(TKM_ERR_X509, "not a DER certificate");
+        rc = TKM_OSSL_FAIL(TKM_ERR_X509, "not a DER certificate");
         goto out;
     }
     EVP_PKEY *pub = X509_get0_pubkey(x);
     if (!pub || X509_verify(x, pub) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_X509, "certificate is not self-signed by its key");
+        rc = TKM_OSSL_FAIL(TKM_ERR_X509, "certificate is not self-signed by its key");
         goto out;
     }
     int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
@@ -466,15 +466,6 @@ tkm_rc tkm_ratls_verify(tkm_ratls_peer *p, const uint8_t *cert, size_t cert_len,
     return TKM_RC_OK;
 }
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 tkm_rc tkm_ratls_peer_json(const tkm_ratls_peer *p, json_t **out) {
     *out = NULL;
     json_t *o = NULL, *claims = NULL, *checks = NULL;
@@ -485,7 +476,7 @@ tkm_rc tkm_ratls_peer_json(const tkm_ratls_peer *p, json_t **out) {
     int e = !checks;
     e |= json_object_set_new(o, "claims", claims);
     claims = NULL;
-    e |= json_object_set_new(o, "evidence", hexj(p->evidence, p->evidence_len));
+    e |= json_object_set_new(o, "evidence", tkm_json_hex_new(p->evidence, p->evidence_len));
     e |= json_object_set_new(o, "reportDataMatches", json_boolean(p->report_data_matches && p->tls_key_matches));
     if (checks) {
         e |= json_object_set_new(checks, "reportData", json_boolean(p->report_data_matches));
@@ -556,7 +547,7 @@ tkm_rc tkm_ratls_fetch(uint8_t **cert, size_t *cert_len, uint8_t **session_spki,
     uint8_t *c = NULL, *s = NULL;
     if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_NETWORK, "TLS client setup");
+        rc = TKM_OSSL_FAIL(TKM_ERR_NETWORK, "TLS client setup");
         goto out;
     }
     /* Inspection tool: no CA verification. The handshake still proves that
@@ -565,14 +556,14 @@ tkm_rc tkm_ratls_fetch(uint8_t **cert, size_t *cert_len, uint8_t **session_spki,
     SSL_CTX_set_max_cert_list(ctx, (long)TKM_RATLS_CERT_MAX + 65536);
     ssl = SSL_new(ctx);
     if (!ssl || SSL_set_fd(ssl, fd) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_NETWORK, "TLS client setup");
+        rc = TKM_OSSL_FAIL(TKM_ERR_NETWORK, "TLS client setup");
         goto out;
     }
     unsigned char addr[16];
     if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
         (void)SSL_set_tlsext_host_name(ssl, host); /* SNI carries names only (RFC 6066) */
     if (SSL_connect(ssl) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_NETWORK, "TLS 1.3 handshake");
+        rc = TKM_OSSL_FAIL(TKM_ERR_NETWORK, "TLS 1.3 handshake");
         goto out;
     }
     peer = SSL_get1_peer_certificate(ssl);

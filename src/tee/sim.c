@@ -14,7 +14,6 @@
 #include "../crypto/tkm_hash.h"
 
 #define SIM_KEY_FILE_MAX 16384
-#define SIM_SIGNED_LEN 236
 
 typedef struct {
     EVP_PKEY *pkey;
@@ -38,7 +37,7 @@ static tkm_rc sim_create(const char *path) {
     if (fchmod(fd, 0600) != 0) TKM_GOTO(rc, TKM_ERR_IO);
     bio = BIO_new_fd(fd, BIO_NOCLOSE);
     if (!bio || !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) || BIO_flush(bio) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_IO, "write sim key file");
+        rc = TKM_OSSL_FAIL(TKM_ERR_IO, "write sim key file");
         goto out;
     }
     if (fsync(fd) != 0) TKM_GOTO(rc, TKM_ERR_IO);
@@ -86,7 +85,7 @@ static tkm_rc sim_load(sim_priv *p, const char *path) {
     }
     bio = BIO_new_mem_buf(tkm_secret_ptr(pem), (int)n);
     if (!bio || !(p->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL))) {
-        rc = tee_ossl_fail(TKM_ERR_TEE_SIM_KEY, "sim key file is not a PEM private key");
+        rc = TKM_OSSL_FAIL(TKM_ERR_TEE_SIM_KEY, "sim key file is not a PEM private key");
         goto out;
     }
     char gbuf[64];
@@ -98,7 +97,7 @@ static tkm_rc sim_load(sim_priv *p, const char *path) {
         TKM_GOTO(rc, TKM_ERR_TEE_SIM_KEY);
     }
     if (EVP_PKEY_get_bn_param(p->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_TEE_SIM_KEY, "sim key has no private scalar");
+        rc = TKM_OSSL_FAIL(TKM_ERR_TEE_SIM_KEY, "sim key has no private scalar");
         goto out;
     }
     TKM_CHECK_GOTO(rc, tkm_secret_new(&p->scalar, 32));
@@ -149,7 +148,7 @@ static tkm_rc sim_sign(uint8_t sig[64], EVP_PKEY *pkey, const uint8_t *msg, size
     size_t der_len = sizeof der;
     if (!c || EVP_DigestSignInit(c, NULL, EVP_sha256(), NULL, pkey) != 1 ||
         EVP_DigestSign(c, der, &der_len, msg, len) != 1) {
-        rc = tee_ossl_fail(TKM_ERR_CRYPTO, "sim evidence signature");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "sim evidence signature");
         goto out;
     }
     const unsigned char *p = der;
@@ -167,24 +166,22 @@ out:
 
 static tkm_rc sim_evidence(tkm_tee *t, tkm_tee_evidence *ev, const uint8_t rd[TKM_REPORT_DATA_LEN]) {
     sim_priv *p = t->priv;
-    static const uint8_t label[24] = {'S', 'I', 'M', 'U', 'L', 'A', 'T', 'E', 'D', ' ', 0xe2, 0x80,
-                                      0x94, ' ', 'N', 'O', 'T', ' ', 'S', 'E', 'C', 'U', 'R', 'E'};
+    static const uint8_t label[TKM_SIM_LABEL_LEN] = TKM_SIM_LABEL; /* text, then zero bytes */
     tkm_wr w;
     tkm_wr_init(&w, TKM_TEE_SIM_EVIDENCE_LEN);
     tkm_rc rc;
-    static const uint8_t zeros[8] = {0};
+    static const uint8_t zeros[3] = {0};
     int64_t now = tkm_time_unix();
-    TKM_CHECK_GOTO(rc, tkm_wr_put(&w, "TKMSIM01", 8));
-    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, 1));
-    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, 1)); /* SIMULATED_NOT_SECURE */
+    TKM_CHECK_GOTO(rc, tkm_wr_put(&w, TKM_SIM_MAGIC, 8));
+    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, 1)); /* format version */
+    TKM_CHECK_GOTO(rc, tkm_wr_u32le(&w, TKM_SIM_FLAG_SIMULATED_NOT_SECURE));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, label, sizeof label));
-    TKM_CHECK_GOTO(rc, tkm_wr_put(&w, zeros, 8));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, t->view.measurement, 48));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, rd, TKM_REPORT_DATA_LEN));
     TKM_CHECK_GOTO(rc, tkm_wr_u64le(&w, now > 0 ? (uint64_t)now : 0));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, p->pub, 65));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, zeros, 3));
-    if (w.len != SIM_SIGNED_LEN) TKM_GOTO(rc, TKM_ERR_INTERNAL);
+    if (w.len != TKM_SIM_SIGNED_LEN) TKM_GOTO(rc, TKM_ERR_INTERNAL);
     uint8_t sig[64];
     TKM_CHECK_GOTO(rc, sim_sign(sig, p->pkey, w.p, w.len));
     TKM_CHECK_GOTO(rc, tkm_wr_put(&w, sig, 64));

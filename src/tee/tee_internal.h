@@ -62,6 +62,8 @@ tkm_rc tee_tsm_report(tkm_tee *t, const char *want_provider, const uint8_t rd[TK
 
 /* P-256 helpers shared by sim and RA-TLS (OpenSSL; defined in p256.c). */
 #include <openssl/evp.h>
+
+#include "../crypto/tkm_ossl.h" /* TKM_OSSL_FAIL: OpenSSL errors into tkm_err */
 /* Out: *sk (32-byte scalar, 0 < sk < n, from the entropy source). */
 tkm_rc tee_p256_scalar_new(tkm_secret **sk);
 /* Out: *pkey built from the scalar (private key lives in OpenSSL's secure heap). */
@@ -70,7 +72,5 @@ tkm_rc tee_p256_pkey(EVP_PKEY **pkey, const tkm_secret *sk);
 tkm_rc tee_p256_pub(uint8_t pub[65], EVP_PKEY *pkey);
 /* Out: DER SubjectPublicKeyInfo (malloc'd). */
 tkm_rc tee_spki(uint8_t **der, size_t *len, EVP_PKEY *pkey);
-/* Drain OpenSSL's error queue into the detail slot and return err. */
-tkm_rc tee_ossl_fail(tkm_err err, const char *what);
 
 #endif

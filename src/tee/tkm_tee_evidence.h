@@ -3,23 +3,26 @@
  * structural reader that extracts what the tee module and `teekm evidence
  * show` need: platform, measurement, report_data, debug flag.
  *
- * tkm_ev_inspect reads UNTRUSTED bytes through tkm_rd. It checks the layout
- * (sizes, versions, TEE type, reserved fields of the sim format) but does NOT
- * verify any signature, certificate chain or TCB level: that is appraisal,
- * done by the attest module. A view says what the evidence claims, not that
- * it is genuine.
+ * tkm_ev_inspect reads UNTRUSTED bytes with the byte-exact parser of the
+ * format (tkm_evidence_format.h, the same parser the verifier uses). It
+ * checks the layout (sizes, versions, TEE type, declared lengths, reserved
+ * fields) but does NOT verify any signature, certificate chain or TCB level:
+ * that is appraisal, done by the attest module. A view says what the
+ * evidence claims, not that it is genuine.
  *
- * Layouts (little-endian):
+ * Formats, with what a teekm backend produces (stricter than the verifier,
+ * which reports the same facts as named appraisal checks):
  *  - TKM_EV_SIM_V1: docs/sim-evidence.md (300 bytes).
- *  - TKM_EV_SGX_QUOTE: Intel SGX ECDSA quote v3 (48-byte header, 384-byte
- *    report body, u32 signature length, signature data). Zero padding after
- *    the signature data is tolerated (seen on real quotes); other trailing
+ *  - TKM_EV_SGX_QUOTE: Intel SGX ECDSA quote v3. Zero padding after the
+ *    signature data is tolerated (seen on real quotes); other trailing
  *    bytes are not.
  *  - TKM_EV_TDX_QUOTE: Intel TDX quote v4 (TD report body 584 bytes) or v5
  *    (body descriptor type 2 = TDX 1.0, 584 bytes; type 3 = TDX 1.5, 648 bytes).
  *  - TKM_EV_SNP_REPORT: AMD SEV-SNP ATTESTATION_REPORT, exactly 1184 bytes,
- *    version >= 2.
+ *    version 2, 3 or 5, signature algorithm ECDSA P-384 with SHA-384.
  *
+ * Ownership: views are plain values (no pointers into the input).
+ * NULL: evidence bytes may be NULL only with length 0.
  * Thread-safety: reentrant. Secrets: none.
  */
 #ifndef TKM_TEE_EVIDENCE_H
@@ -30,6 +33,7 @@
 
 #include "../core/core.h"
 #include "tkm_claims.h"
+#include "tkm_evidence_format.h"
 
 typedef enum {
     TKM_TEE_KIND_NONE = 0,
@@ -49,9 +53,9 @@ typedef enum {
 
 #define TKM_EV_MAX_BYTES ((size_t)32 * 1024) /* = Linux TSM_OUTBLOB_MAX */
 #define TKM_EV_MEASUREMENT_MAX 48
-#define TKM_TEE_SIM_EVIDENCE_LEN 300
-#define TKM_TEE_SGX_REPORT_LEN 432
-#define TKM_TEE_SNP_REPORT_LEN 1184
+#define TKM_TEE_SIM_EVIDENCE_LEN TKM_SIM_EVIDENCE_LEN
+#define TKM_TEE_SGX_REPORT_LEN 432 /* sgx_report_t: body, key_id, mac */
+#define TKM_TEE_SNP_REPORT_LEN TKM_SNP_REPORT_LEN
 
 /* Returns: "sim", "sgx", "tdx", "snp" ("none" otherwise). Static strings. */
 TKM_API const char *tkm_tee_kind_name(tkm_tee_kind k);
@@ -67,7 +71,7 @@ typedef struct {
     /* sim: SHA-384 of teekmd; sgx: MRENCLAVE (32); tdx: MRTD (48); snp: MEASUREMENT (48) */
     uint8_t measurement[TKM_EV_MEASUREMENT_MAX];
     size_t measurement_len;
-    int debug; /* sgx ATTRIBUTES.DEBUG, tdx TD_ATTRIBUTES.DEBUG, snp POLICY.DEBUG; sim: 0 */
+    int debug; /* the rule of tkm_evidence_format.h (sgx ATTRIBUTES.DEBUG, tdx any TUD bit, snp POLICY.DEBUG); sim: 0 */
     /* platform details for logs and /healthz */
     uint8_t sgx_mrsigner[32];
     uint16_t sgx_isv_prod_id, sgx_isv_svn;

@@ -131,12 +131,8 @@ void tkm_eas_offchain_digest(uint8_t out[static 32], const tkm_eas_config *cfg, 
     tkm_eip712_digest(out, ds, sh);
 }
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    char buf[2 * 4096 + 3];
-    if (TKM_HEX_ENC_LEN(n, 1) > sizeof buf) return NULL;
-    if (tkm_failed(tkm_hex_encode(buf, sizeof buf, b, n, 1))) return NULL;
-    return json_string(buf);
-}
+/* Hex fields of the offchain package are at most 4096 bytes (NULL beyond: the package fails). */
+static json_t *hexj(const uint8_t *b, size_t n) { return n > 4096 ? NULL : tkm_json_hex_new(b, n); }
 
 static json_t *addrj(const uint8_t a[20]) {
     char s[TKM_ETH_ADDR_STR_LEN];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "verifier_int.h"
 
@@ -114,8 +115,9 @@ out:
 tkm_rc tkm_vkeys_init_dir(const char *dir, const tkm_vtls_names *names) {
     tkm_rc rc;
     tkm_secret *master = NULL, *wrap = NULL, *eas = NULL;
-    char path[4096], cert[4096], key[4096];
+    char path[4096], mpath[4096], epath[4096], cert[4096], key[4096];
     uint8_t file[EAS_FILE_LEN];
+    int made_master = 0, made_eas = 0;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         tkm_err_detail_set("cannot create %s: %s", dir, strerror(errno));
         TKM_ENSURE(0, TKM_ERR_IO);
@@ -138,15 +140,20 @@ tkm_rc tkm_vkeys_init_dir(const char *dir, const tkm_vtls_names *names) {
     TKM_CHECK_GOTO(rc, tkm_aead_seal_random(file + EAS_MAGIC_LEN, sizeof file - EAS_MAGIC_LEN, tkm_secret_ptr(wrap),
                                             (const uint8_t *)EAS_MAGIC, EAS_MAGIC_LEN, tkm_secret_ptr(eas),
                                             TKM_SECP_SECKEY_LEN));
-    TKM_CHECK_GOTO(rc, vpath_join(path, sizeof path, dir, TKM_VKEYS_MASTER_FILE));
-    TKM_CHECK_GOTO(rc, vfile_create(path, 0600, tkm_secret_ptr(master), TKM_VKEYS_MASTER_LEN));
-    TKM_CHECK_GOTO(rc, vpath_join(path, sizeof path, dir, TKM_VKEYS_EAS_FILE));
-    TKM_CHECK_GOTO(rc, vfile_create(path, 0600, file, sizeof file));
+    TKM_CHECK_GOTO(rc, vpath_join(mpath, sizeof mpath, dir, TKM_VKEYS_MASTER_FILE));
+    TKM_CHECK_GOTO(rc, vpath_join(epath, sizeof epath, dir, TKM_VKEYS_EAS_FILE));
     TKM_CHECK_GOTO(rc, vpath_join(cert, sizeof cert, dir, TKM_VKEYS_TLS_CERT_FILE));
     TKM_CHECK_GOTO(rc, vpath_join(key, sizeof key, dir, TKM_VKEYS_TLS_KEY_FILE));
-    TKM_CHECK_GOTO(rc, tkm_vtls_make_self_signed(cert, key, names));
+    TKM_CHECK_GOTO(rc, vfile_create(mpath, 0600, tkm_secret_ptr(master), TKM_VKEYS_MASTER_LEN));
+    made_master = 1;
+    TKM_CHECK_GOTO(rc, vfile_create(epath, 0600, file, sizeof file));
+    made_eas = 1;
+    TKM_CHECK_GOTO(rc, tkm_vtls_make_self_signed(cert, key, names)); /* creates both or neither */
     rc = TKM_RC_OK;
 out:
+    /* All or nothing: a half-initialised directory would refuse the next init and not load. */
+    if (tkm_failed(rc) && made_eas) (void)unlink(epath);
+    if (tkm_failed(rc) && made_master) (void)unlink(mpath);
     tkm_wipe(file, sizeof file);
     tkm_secret_free(master);
     tkm_secret_free(wrap);

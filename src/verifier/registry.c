@@ -168,14 +168,7 @@ const char *tkm_reg_change_name(unsigned bit) {
 }
 
 static int put_hex(json_t *o, const char *key, const uint8_t *b, size_t n) {
-    char *s = malloc(TKM_HEX_ENC_LEN(n, 1));
-    if (!s || tkm_failed(tkm_hex_encode(s, TKM_HEX_ENC_LEN(n, 1), b, n, 1))) {
-        free(s);
-        return -1;
-    }
-    int e = json_object_set_new(o, key, json_string(s));
-    free(s);
-    return e;
+    return json_object_set_new(o, key, tkm_json_hex_new(b, n));
 }
 
 static int put_addr(json_t *o, const char *key, const uint8_t a[20]) {

@@ -37,14 +37,6 @@ struct tkm_verifier {
 
 /* ---- small helpers ---- */
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    char *s = malloc(TKM_HEX_ENC_LEN(n, 1));
-    if (!s) return NULL;
-    json_t *j = tkm_ok(tkm_hex_encode(s, TKM_HEX_ENC_LEN(n, 1), b, n, 1)) ? json_string(s) : NULL;
-    free(s);
-    return j;
-}
-
 static json_t *addrj(const uint8_t a[20]) {
     char s[TKM_ETH_ADDR_STR_LEN];
     tkm_eth_address_checksum(s, a);
@@ -244,13 +236,13 @@ static void h_info(tkm_verifier *v, int *status, json_t **resp) {
     if (v->has_eas) {
         uint8_t uid[32];
         tkm_eas_schema_uid(uid, &v->eas);
-        eas = json_pack("{s:s,s:o,s:I,s:o,s:s,s:o,s:b}", "schema", TKM_EAS_SCHEMA, "schemaUid", hexj(uid, 32),
+        eas = json_pack("{s:s,s:o,s:I,s:o,s:s,s:o,s:b}", "schema", TKM_EAS_SCHEMA, "schemaUid", tkm_json_hex_new(uid, 32),
                         "chainId", (json_int_t)v->eas.chain_id, "contract", addrj(v->eas.contract), "version",
                         v->eas.version, "resolver", addrj(v->eas.resolver), "revocable", v->eas.revocable);
     }
     *resp = json_pack("{s:s,s:o,s:s,s:o,s:I,s:I,s:o,s:{s:s,s:s,s:s,s:s}}", "version", TKM_VERSION, "signer",
                       addrj(tkm_vkeys_eas_address(v->keys)), "institution", v->institution, "appraisalPolicyHash",
-                      hexj(v->policy_hash, 32), "registrationMaxAgeSeconds", (json_int_t)v->max_age,
+                      tkm_json_hex_new(v->policy_hash, 32), "registrationMaxAgeSeconds", (json_int_t)v->max_age,
                       "nonceTtlSeconds", (json_int_t)v->nonce_ttl, "eas", eas ? eas : json_null(), "counter",
                       "domainName", TKM_COUNTER_DOMAIN_NAME, "domainVersion", TKM_COUNTER_DOMAIN_VERSION, "request",
                       TKM_COUNTER_REQUEST_TYPE, "state", TKM_COUNTER_STATE_TYPE);
@@ -264,7 +256,7 @@ static void h_nonce(tkm_verifier *v, const tkm_vreq *req, int *status, json_t **
     int64_t exp;
     tkm_rc rc = tkm_nonce_issue(v->nonces, req->now, n, &exp);
     if (tkm_failed(rc)) return fail_rc(status, resp, rc);
-    *resp = json_pack("{s:o,s:I,s:I}", "nonce", hexj(n, sizeof n), "issuedAt", (json_int_t)req->now, "expiresAt",
+    *resp = json_pack("{s:o,s:I,s:I}", "nonce", tkm_json_hex_new(n, sizeof n), "issuedAt", (json_int_t)req->now, "expiresAt",
                       (json_int_t)exp);
     *status = *resp ? 200 : 500;
 }
@@ -523,8 +515,8 @@ verdict:
                 fail_rc(status, resp, rc);
                 goto out;
             }
-            kr = json_pack("{s:b,s:o,s:o,s:s}", "released", 1, "enc", hexj(enc, sizeof enc), "ciphertext",
-                           hexj(ct, sizeof ct), "info", TKM_KEYRELEASE_INFO);
+            kr = json_pack("{s:b,s:o,s:o,s:s}", "released", 1, "enc", tkm_json_hex_new(enc, sizeof enc), "ciphertext",
+                           tkm_json_hex_new(ct, sizeof ct), "info", TKM_KEYRELEASE_INFO);
         }
     }
 
@@ -540,7 +532,7 @@ verdict:
     }
     tkm_log(TKM_LOG_INFO, "attest", "registered %s seq %lld (%s)", short_id(reg.instance_id), (long long)reg.seq,
             tkm_platform_name(plat));
-    out = json_pack("{s:s,s:o,s:o,s:I,s:O}", "verdict", "valid", "instanceId", hexj(c.instance_id, 32),
+    out = json_pack("{s:s,s:o,s:o,s:I,s:O}", "verdict", "valid", "instanceId", tkm_json_hex_new(c.instance_id, 32),
                     "registration", rj, "staleAt", (json_int_t)(reg.appraised_at + v->max_age), "appraisal", aj);
     if (out && kr) json_object_set(out, "keyRelease", kr);
     *status = out ? 200 : 500;
@@ -573,7 +565,7 @@ static void h_instance(tkm_verifier *v, const tkm_vreq *req, const uint8_t id[32
     json_t *rj = NULL;
     rc = tkm_registration_to_json(&r, 0, &rj);
     if (tkm_ok(rc)) {
-        *resp = json_pack("{s:o,s:b,s:I,s:I,s:o}", "instanceId", hexj(id, 32), "stale", is_stale(v, &r, req->now),
+        *resp = json_pack("{s:o,s:b,s:I,s:I,s:o}", "instanceId", tkm_json_hex_new(id, 32), "stale", is_stale(v, &r, req->now),
                           "staleAt", (json_int_t)(r.appraised_at + v->max_age), "now", (json_int_t)req->now,
                           "registration", rj);
         *status = *resp ? 200 : 500;
@@ -631,8 +623,8 @@ static json_t *signed_state(tkm_verifier *v, const uint8_t id[32], uint64_t valu
     tkm_counter_state_digest(d, id, value, (uint64_t)now, challenge);
     if (tkm_failed(tkm_vkeys_sign(v->keys, sig, d))) return NULL;
     sig[64] = (uint8_t)(sig[64] + 27);
-    return json_pack("{s:o,s:I,s:I,s:o,s:o,s:o}", "instanceId", hexj(id, 32), "value", (json_int_t)value, "time",
-                     (json_int_t)now, "challenge", hexj(challenge, 32), "signature", hexj(sig, 65), "verifier",
+    return json_pack("{s:o,s:I,s:I,s:o,s:o,s:o}", "instanceId", tkm_json_hex_new(id, 32), "value", (json_int_t)value, "time",
+                     (json_int_t)now, "challenge", tkm_json_hex_new(challenge, 32), "signature", tkm_json_hex_new(sig, 65), "verifier",
                      addrj(tkm_vkeys_eas_address(v->keys)));
 }
 
@@ -748,7 +740,7 @@ static void h_list(tkm_verifier *v, const tkm_vreq *req, const uint8_t *id, int 
         return fail(status, resp, tkm_failed(rc) ? rc.code : TKM_ERR_NOMEM, "%s", tkm_err_detail());
     }
     *resp = json_pack(id ? "{s:o,s:o,s:I}" : "{s:o,s:o,s:I}", id ? "instanceId" : "institution",
-                      id ? hexj(id, 32) : json_string(v->institution), id ? "registrations" : "instances", arr,
+                      id ? tkm_json_hex_new(id, 32) : json_string(v->institution), id ? "registrations" : "instances", arr,
                       "next", (json_int_t)next);
     *status = *resp ? 200 : 500;
 }
@@ -819,9 +811,9 @@ static void h_eas(tkm_verifier *v, const tkm_vreq *req, const uint8_t id[32], in
             tkm_eas_offchain_uid(uid, &a);
             json_t *one = json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:s}}", "keyIndex", (json_int_t)i,
                                     "keyType", k->type == TKM_REG_KEY_SECP256K1 ? "secp256k1" : "bls12-381",
-                                    "signerPublicKey", hexj(k->pub, k->pub_len), "uid", hexj(uid, 32), "data",
-                                    hexj(data.p, data.len), "offchain", pkg, "onchain", "to", addrj(v->eas.contract),
-                                    "data", hexj(cd.p, cd.len), "value", "0x0");
+                                    "signerPublicKey", tkm_json_hex_new(k->pub, k->pub_len), "uid", tkm_json_hex_new(uid, 32), "data",
+                                    tkm_json_hex_new(data.p, data.len), "offchain", pkg, "onchain", "to", addrj(v->eas.contract),
+                                    "data", tkm_json_hex_new(cd.p, cd.len), "value", "0x0");
             e |= !one || json_array_append_new(arr, one);
         } else {
             json_decref(pkg);
@@ -835,8 +827,8 @@ static void h_eas(tkm_verifier *v, const tkm_vreq *req, const uint8_t id[32], in
         tkm_registration_free(&r);
         return fail(status, resp, tkm_failed(rc) ? rc.code : TKM_ERR_NOMEM, "%s", tkm_err_detail());
     }
-    *resp = json_pack("{s:o,s:I,s:s,s:o,s:o,s:o}", "instanceId", hexj(id, 32), "seq", (json_int_t)r.seq, "schema",
-                      TKM_EAS_SCHEMA, "schemaUid", hexj(schema, 32), "attester", addrj(tkm_vkeys_eas_address(v->keys)),
+    *resp = json_pack("{s:o,s:I,s:s,s:o,s:o,s:o}", "instanceId", tkm_json_hex_new(id, 32), "seq", (json_int_t)r.seq, "schema",
+                      TKM_EAS_SCHEMA, "schemaUid", tkm_json_hex_new(schema, 32), "attester", addrj(tkm_vkeys_eas_address(v->keys)),
                       "attestations", arr);
     *status = *resp ? 200 : 500;
     tkm_registration_free(&r);

@@ -40,6 +40,9 @@
  * with value 0.
  *
  * Secrets: none here (signing goes through a callback holding the key).
+ * Ownership: outputs go to the caller's buffers and writers (tkm_wr); the
+ * JSON package is a new reference the caller json_decref's. NULL: pointers
+ * are never NULL; byte fields may be NULL only with length 0.
  * Thread-safety: reentrant.
  */
 #ifndef TKM_EAS_H

@@ -20,6 +20,7 @@
  * Ownership: tkm_registry_open returns a handle closed with
  * tkm_registry_close. tkm_registration owns its keys, claims and evidence
  * buffers: init before use, free with tkm_registration_free.
+ * NULL: pointers are never NULL; blobs may be NULL only with length 0.
  * Secrets: none in clear (state keys are stored sealed).
  * Thread-safety: one tkm_registry may be used from any number of threads
  * (calls are serialised by a mutex); a tkm_registration belongs to its caller.

@@ -22,7 +22,8 @@
  *   logLevel          "debug" | "info" | "warn" | "error" (default info)
  *
  * Ownership: tkm_vconfig_load returns an object freed with tkm_vconfig_free;
- * every string in it is owned by it. Secrets: none (paths only).
+ * every string in it is owned by it. NULL: optional settings are NULL / 0
+ * when absent. Secrets: none (paths only).
  * Thread-safety: immutable after load.
  */
 #ifndef TKM_VCONFIG_H

@@ -60,9 +60,11 @@ typedef struct {
 
 /*
  * Create dir (mode 0700; an existing directory must be empty of the four key
- * files) with a new master key, EAS key, TLS key and certificate.
+ * files) with a new master key, EAS key, TLS key and certificate. All or
+ * nothing: on failure none of the four files is left behind.
  * Returns: OK; TKM_ERR_EXISTS (a key file is already there: never overwritten);
- * TKM_ERR_IO; TKM_ERR_ENTROPY; TKM_ERR_CRYPTO.
+ * TKM_ERR_FORMAT (a certificate name is empty or holds ',' or a line break);
+ * TKM_ERR_TOO_LARGE; TKM_ERR_IO; TKM_ERR_ENTROPY; TKM_ERR_CRYPTO.
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_vkeys_init_dir(const char *dir, const tkm_vtls_names *names) TKM_NONNULL(1);
 

@@ -2,7 +2,6 @@
 #include "tkm_vkeys.h"
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -11,16 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../crypto/tkm_ossl.h"
 #include "verifier_int.h"
-
-static tkm_rc ossl_fail(const char *what) {
-    unsigned long e = ERR_get_error();
-    char buf[160] = "";
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    tkm_err_detail_set("%s%s%s", what, buf[0] ? ": " : "", buf);
-    TKM_ENSURE(0, TKM_ERR_CRYPTO);
-}
 
 static int add_ext(X509 *cert, int nid, const char *value) {
     X509V3_CTX ctx;
@@ -36,7 +27,7 @@ static int add_ext(X509 *cert, int nid, const char *value) {
 static tkm_rc bio_bytes(BIO *b, uint8_t **out, size_t *len) {
     char *p = NULL;
     long n = BIO_get_mem_data(b, &p);
-    if (n <= 0) return ossl_fail("PEM encoding");
+    if (n <= 0) return TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "PEM encoding");
     if (!(*out = malloc((size_t)n))) return TKM_RC(TKM_ERR_NOMEM);
     memcpy(*out, p, (size_t)n);
     *len = (size_t)n;
@@ -76,7 +67,7 @@ tkm_rc tkm_vtls_make_self_signed(const char *cert_path, const char *key_path, co
     serial[0] &= 0x7f; /* positive */
     serial[0] |= 0x01; /* and 16 bytes long */
     if (!(pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"))) {
-        rc = ossl_fail("P-256 key generation");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "P-256 key generation");
         goto out;
     }
     if (!(cert = X509_new())) TKM_GOTO(rc, TKM_ERR_NOMEM);
@@ -92,12 +83,12 @@ tkm_rc tkm_vtls_make_self_signed(const char *cert_path, const char *key_path, co
          add_ext(cert, NID_ext_key_usage, "serverAuth") && add_ext(cert, NID_subject_key_identifier, "hash") &&
          add_ext(cert, NID_subject_alt_name, san) && X509_sign(cert, pkey, EVP_sha256()) > 0;
     if (!ok) {
-        rc = ossl_fail("self-signed certificate");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "self-signed certificate");
         goto out;
     }
     if (!(kb = BIO_new(BIO_s_secmem())) || !(cb = BIO_new(BIO_s_mem()))) TKM_GOTO(rc, TKM_ERR_NOMEM);
     if (!PEM_write_bio_PrivateKey(kb, pkey, NULL, NULL, 0, NULL, NULL) || !PEM_write_bio_X509(cb, cert)) {
-        rc = ossl_fail("PEM encoding");
+        rc = TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "PEM encoding");
         goto out;
     }
     TKM_CHECK_GOTO(rc, bio_bytes(kb, &kpem, &kpem_len));

@@ -151,7 +151,9 @@ ok "state, counter and mark restored together open (the documented limit: a remo
 
 # instance.json edited (the operator certificate swapped for another): refused
 cp "$DATA/instance.json" "$dir/instance.json.bak"
-sed -i 's/"fingerprint": "0x\(.\)/"fingerprint": "0xf/' "$DATA/instance.json"
+# flip the fingerprint's first hex digit (to one it cannot already be)
+sed -i -e 's/"fingerprint": "0x0/"fingerprint": "0xT/' -e 's/"fingerprint": "0x[1-9a-f]/"fingerprint": "0x0/' \
+    -e 's/"fingerprint": "0xT/"fingerprint": "0x1/' "$DATA/instance.json"
 cmp -s "$DATA/instance.json" "$dir/instance.json.bak" && fail "the edit did not change instance.json"
 start 2>/dev/null && fail "an edited instance.json was accepted"
 wait "$PID" 2>/dev/null || true

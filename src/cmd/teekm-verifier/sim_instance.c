@@ -49,13 +49,6 @@ static tkm_rc seed_key(tkm_secret **sk, const char *role, const char *seed) {
     return rc;
 }
 
-static json_t *hexj(const uint8_t *b, size_t n) {
-    char *s = malloc(TKM_HEX_ENC_LEN(n, 1));
-    json_t *j = s && tkm_ok(tkm_hex_encode(s, TKM_HEX_ENC_LEN(n, 1), b, n, 1)) ? json_string(s) : NULL;
-    free(s);
-    return j;
-}
-
 static int write_out(const char *path, const json_t *v) {
     char *s = json_dumps(v, JSON_COMPACT);
     FILE *f = s ? fopen(path, "w") : NULL;
@@ -76,7 +69,7 @@ static int counter(tkm_httpc *h, const uint8_t id[32], const tkm_secret *audit, 
     tkm_counter_request_digest(d, id, op, value, ch);
     if (tkm_failed(tkm_secp_sign(sig, audit, d))) return -1;
     sig[64] = (uint8_t)(sig[64] + 27);
-    json_t *body = json_pack("{s:s,s:o,s:o}", "op", op, "challenge", hexj(ch, 32), "signature", hexj(sig, 65));
+    json_t *body = json_pack("{s:s,s:o,s:o}", "op", op, "challenge", tkm_json_hex_new(ch, 32), "signature", tkm_json_hex_new(sig, 65));
     if (op[0] == 'a') json_object_set_new(body, "value", json_integer((json_int_t)value));
     char path[128], idh[67];
     if (tkm_failed(tkm_hex_encode(idh, sizeof idh, id, 32, 1))) return -1;
@@ -210,7 +203,7 @@ int vcmd_sim_instance(int argc, char **argv) {
     if (tkm_failed(rc = tkm_claims_encode(&c, &w)) || tkm_failed(rc = tkm_claims_report_data(rd, w.p, w.len)) ||
         tkm_failed(rc = tkm_tee_evidence_get(tee, &ev, rd)))
         goto fail;
-    req = json_pack("{s:o,s:s%}", "evidence", hexj(ev.bytes, ev.len), "claims", (const char *)w.p, w.len);
+    req = json_pack("{s:o,s:s%}", "evidence", tkm_json_hex_new(ev.bytes, ev.len), "claims", (const char *)w.p, w.len);
     if (!req) goto out;
     if (req_out && !write_out(req_out, req)) {
         fprintf(stderr, "teekm-verifier: cannot write %s\n", req_out);
@@ -235,7 +228,7 @@ int vcmd_sim_instance(int argc, char **argv) {
                 tkm_ok(tkm_keyrelease_open(kr, &key, rd, enc, ct, sizeof ct)) &&
                 tkm_ok(tkm_sha256(hash, tkm_secret_ptr(key), tkm_secret_len(key)));
         tkm_secret_free(key);
-        if (valid) json_object_set_new(report, "releasedKeySha256", hexj(hash, 32));
+        if (valid) json_object_set_new(report, "releasedKeySha256", tkm_json_hex_new(hash, 32));
     }
     ret = valid ? 0 : 1;
     if (valid && ctr) ret = counter(h, id, audit, ctr, report);

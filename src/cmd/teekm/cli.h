@@ -30,6 +30,17 @@ tkm_rc cli_read_input(const char *path, size_t max, uint8_t **out, size_t *len);
 int cli_print_json(const json_t *v);
 
 /*
+ * Batch mode (batch.c): for each line of stdin (as read, newline included)
+ * call fn(line, len, arg, &out) and print out as one compact JSON line, or
+ * cli_error_json(rc) when fn fails. Returns the exit code: 0 when every line
+ * succeeded, 1 otherwise. fn owns nothing of line; *out is a new reference.
+ */
+typedef tkm_rc (*cli_batch_fn)(const char *line, size_t len, void *arg, json_t **out);
+int cli_batch_lines(cli_batch_fn fn, void *arg);
+/* {"error": NAME, "detail": the thread's error detail}: a new reference, NULL when out of memory. */
+json_t *cli_error_json(tkm_rc rc);
+
+/*
  * Load a development key file for the *-dev commands: exactly one line,
  * "dev:0x" followed by the 64 hex digits of a secp256k1 private key (a final
  * newline is allowed). Refuses symlinks, non-regular files and files that

@@ -30,6 +30,11 @@ static tkm_rc decode_one(const char *hex, size_t n, json_t **out) {
     return rc;
 }
 
+static tkm_rc decode_line(const char *line, size_t len, void *arg, json_t **out) {
+    (void)arg;
+    return decode_one(line, len, out);
+}
+
 int cmd_calldata(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "decode") != 0) {
         usage();
@@ -52,24 +57,7 @@ int cmd_calldata(int argc, char **argv) {
             usage();
             return 2;
         }
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t got;
-        int status = 0;
-        while ((got = getline(&line, &cap, stdin)) >= 0) {
-            json_t *out = NULL;
-            tkm_rc rc = decode_one(line, (size_t)got, &out);
-            if (tkm_failed(rc)) {
-                out = json_pack("{s:s, s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
-                status = 1;
-            }
-            char *s = out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-            printf("%s\n", s ? s : "{\"error\":\"NOMEM\"}");
-            free(s);
-            json_decref(out);
-        }
-        free(line);
-        return status;
+        return cli_batch_lines(decode_line, NULL);
     }
     uint8_t *in = NULL;
     size_t in_len = 0;

@@ -27,21 +27,6 @@ static void usage(void) {
             "sign-dev is a DEVELOPMENT tool: FILE holds one line \"dev:0x<64 hex>\" and must be mode 0600.\n");
 }
 
-/* Print {"error": NAME, "detail": ...} as one line (batch modes). */
-static void batch_error(tkm_rc rc) {
-    json_t *o = json_pack("{s:s, s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    printf("%s\n", s ? s : "{\"error\":\"NOMEM\"}");
-    free(s);
-    json_decref(o);
-}
-
-static void print_compact(const json_t *v) {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    printf("%s\n", s ? s : "{\"error\":\"NOMEM\"}");
-    free(s);
-}
-
 /* Strip surrounding ASCII whitespace (a trailing newline from a pipe). */
 static void trim(const char **s, size_t *n) {
     while (*n && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r')) {
@@ -66,6 +51,10 @@ static tkm_rc decode_one(const char *hex, size_t n, const tkm_u256 *chain, json_
     if (tkm_ok(rc)) rc = tkm_tx_to_json(&tx, out);
     tkm_tx_free(&tx);
     return rc;
+}
+
+static tkm_rc decode_line(const char *line, size_t len, void *chain, json_t **out) {
+    return decode_one(line, len, chain, out);
 }
 
 static int cmd_decode(int argc, char **argv) {
@@ -96,23 +85,7 @@ static int cmd_decode(int argc, char **argv) {
             usage();
             return 2;
         }
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t got;
-        int status = 0;
-        while ((got = getline(&line, &cap, stdin)) >= 0) {
-            json_t *out;
-            tkm_rc rc = decode_one(line, (size_t)got, chainp, &out);
-            if (tkm_ok(rc)) {
-                print_compact(out);
-                json_decref(out);
-            } else {
-                batch_error(rc);
-                status = 1;
-            }
-        }
-        free(line);
-        return status;
+        return cli_batch_lines(decode_line, (void *)chainp);
     }
     uint8_t *in = NULL;
     size_t in_len = 0;
@@ -164,6 +137,23 @@ static tkm_rc sign_one(const uint8_t *json, size_t len, const tkm_secret *sk, co
     return rc;
 }
 
+typedef struct {
+    const tkm_secret *sk;
+    const uint8_t *addr;
+} sign_job;
+
+/* One batch line: a request → {"raw": "0x…"}. */
+static tkm_rc sign_line(const char *line, size_t len, void *arg, json_t **out) {
+    const sign_job *job = arg;
+    tkm_wr hex;
+    tkm_wr_init(&hex, 0);
+    *out = NULL;
+    tkm_rc rc = sign_one((const uint8_t *)line, len, job->sk, job->addr, &hex);
+    if (tkm_ok(rc) && !(*out = json_pack("{s:s}", "raw", (const char *)hex.p))) rc = TKM_RC(TKM_ERR_NOMEM);
+    tkm_wr_free(&hex);
+    return rc;
+}
+
 static int cmd_sign_dev(int argc, char **argv) {
     const char *key_file = NULL;
     int batch = 0;
@@ -192,20 +182,8 @@ static int cmd_sign_dev(int argc, char **argv) {
     tkm_wr hex;
     tkm_wr_init(&hex, 0);
     if (batch) {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t got;
-        while ((got = getline(&line, &cap, stdin)) >= 0) {
-            tkm_wr_reset(&hex);
-            rc = sign_one((const uint8_t *)line, (size_t)got, sk, addr, &hex);
-            if (tkm_ok(rc)) {
-                printf("{\"raw\":\"%s\"}\n", (const char *)hex.p);
-            } else {
-                batch_error(rc);
-                status = 1;
-            }
-        }
-        free(line);
+        sign_job job = {sk, addr};
+        status = cli_batch_lines(sign_line, &job);
     } else {
         uint8_t *in = NULL;
         size_t in_len = 0;

@@ -44,17 +44,6 @@ static int usage(void) {
     return 2;
 }
 
-static json_t *hex_json(const uint8_t *b, size_t n) {
-    char buf[TKM_HEX_ENC_LEN(65, 1)];
-    if (n > 65 || tkm_failed(tkm_hex_encode(buf, sizeof buf, b, n, 1))) return NULL;
-    return json_string(buf);
-}
-
-static json_t *error_json(tkm_rc rc) {
-    const char *name = tkm_err_name(rc.code);
-    return json_pack("{s:s, s:s}", "error", name ? name : "UNKNOWN", "detail", tkm_err_detail());
-}
-
 static tkm_rc parse_sig(const char *hex, size_t len, uint8_t sig[65]) {
     tkm_rc rc = tkm_hex_decode_exact(sig, 65, hex, len, TKM_HEX_0X_REQUIRED);
     if (tkm_failed(rc)) tkm_err_detail_set("signature must be 0x followed by 130 hex digits (r, s, v)");
@@ -67,8 +56,8 @@ static tkm_rc run(const td_job *job, const tkm_typed_data *td, const uint8_t *si
     *res = NULL;
     switch (job->op) {
     case OP_HASH:
-        *res = json_pack("{s:o, s:o, s:o}", "domainSeparator", hex_json(h->domain_separator, 32), "structHash",
-                         hex_json(h->struct_hash, 32), "digest", hex_json(h->digest, 32));
+        *res = json_pack("{s:o, s:o, s:o}", "domainSeparator", tkm_json_hex_new(h->domain_separator, 32), "structHash",
+                         tkm_json_hex_new(h->struct_hash, 32), "digest", tkm_json_hex_new(h->digest, 32));
         break;
     case OP_RECOVER: {
         uint8_t addr[TKM_ETH_ADDR_LEN];
@@ -82,7 +71,7 @@ static tkm_rc run(const td_job *job, const tkm_typed_data *td, const uint8_t *si
         uint8_t out[TKM_SECP_SIG_LEN];
         TKM_TRY(tkm_secp_sign(out, job->sk, h->digest));
         out[64] = (uint8_t)(out[64] + 27); /* wallets' r ‖ s ‖ v with v = 27/28 */
-        *res = json_pack("{s:o}", "signature", hex_json(out, 65));
+        *res = json_pack("{s:o}", "signature", tkm_json_hex_new(out, 65));
         break;
     }
     }
@@ -130,7 +119,7 @@ static int run_batch(const td_job *job, const uint8_t *buf, size_t len) {
         json_t *res = NULL;
         tkm_err_detail_clear();
         tkm_rc rc = batch_line(job, buf + off, end - off, &res);
-        if (tkm_failed(rc)) res = error_json(rc);
+        if (tkm_failed(rc)) res = cli_error_json(rc);
         char *s = res ? json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(res);
         if (!s) {

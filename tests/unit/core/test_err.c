@@ -36,11 +36,21 @@ static void test_detail_slot(void **state) {
     assert_string_equal(tkm_err_detail(), "");
 }
 
+/* Wrapping the current detail ("context: <inner>") is a pattern callers use: it must not read the
+ * buffer it is writing. */
+static void test_detail_wraps_itself(void **state) {
+    (void)state;
+    tkm_err_detail_set("inner reason %d", 42);
+    tkm_err_detail_set("outer context: %s", tkm_err_detail());
+    assert_string_equal(tkm_err_detail(), "outer context: inner reason 42");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_categories),
         cmocka_unit_test(test_codes_are_unique),
         cmocka_unit_test(test_detail_slot),
+        cmocka_unit_test(test_detail_wraps_itself),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

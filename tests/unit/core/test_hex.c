@@ -57,6 +57,10 @@ static void test_exact(void **state) {
     TU_ASSERT_RC(tkm_hex_decode_exact(out, 4, "0x010203", 8, TKM_HEX_0X_REQUIRED), TKM_ERR_HEX_LENGTH);
     TU_ASSERT_RC(tkm_hex_decode_exact(out, 4, "0x0102030405", 12, TKM_HEX_0X_REQUIRED), TKM_ERR_HEX_LENGTH);
     TU_ASSERT_RC(tkm_hex_decode_exact(out, 4, "0x0102030", 9, TKM_HEX_0X_REQUIRED), TKM_ERR_HEX_ODD);
+    /* every failure leaves the output zeroed, a prefix error included */
+    TU_ASSERT_OK(tkm_hex_decode_exact(out, 4, "0x01020304", 10, TKM_HEX_0X_REQUIRED));
+    TU_ASSERT_RC(tkm_hex_decode_exact(out, 4, "01020304", 8, TKM_HEX_0X_REQUIRED), TKM_ERR_HEX_PREFIX);
+    for (int i = 0; i < 4; i++) assert_int_equal(out[i], 0);
 }
 
 /* Round trip of random bytes against OpenSSL's independent codec. */

@@ -135,6 +135,18 @@ static void test_canonical_rfc8785(void **state) {
     json_decref(j);
 }
 
+static void test_hex_string(void **state) {
+    (void)state;
+    static const uint8_t b[] = {0x00, 0xab, 0xcd, 0xef, 0x10};
+    json_t *j = tkm_json_hex_new(b, sizeof b);
+    assert_true(json_is_string(j));
+    assert_string_equal(json_string_value(j), "0x00abcdef10");
+    json_decref(j);
+    j = tkm_json_hex_new(NULL, 0);
+    assert_string_equal(json_string_value(j), "0x");
+    json_decref(j);
+}
+
 int main(void) {
     tkm_json_init();
     const struct CMUnitTest tests[] = {
@@ -143,6 +155,7 @@ int main(void) {
         cmocka_unit_test(test_quantities_must_be_hex_strings),
         cmocka_unit_test(test_fields_and_types),
         cmocka_unit_test(test_canonical_rfc8785),
+        cmocka_unit_test(test_hex_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

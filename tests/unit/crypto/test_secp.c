@@ -109,6 +109,10 @@ static void test_compressed_round_trip(void **state) {
     TU_ASSERT_OK(tkm_secp_pubkey_compress(c, pub));
     TU_ASSERT_OK(tkm_secp_pubkey_parse(back, c, 33));
     assert_memory_equal(back, pub, 65);
+    /* a point off the curve is refused and leaves no stale output */
+    pub[64] ^= 1;
+    TU_ASSERT_RC(tkm_secp_pubkey_compress(c, pub), TKM_ERR_BAD_KEY);
+    for (int i = 0; i < 33; i++) assert_int_equal(c[i], 0);
     tkm_secret_free(sk);
 }
 

@@ -1,6 +1,7 @@
-/* Interop: evidence produced by the tee sim backend is verified by the attest module's
- * independent sim parser (written from docs/sim-evidence.md in parallel), and the claims
- * binding computed by tee is what attest checks as the expected report_data. */
+/* Interop: evidence produced by the tee sim backend is parsed (by the one sim parser,
+ * tkm_evidence_format.h, which tests/unit/attest/test_evidence.c checks against sim evidence
+ * built independently from docs/sim-evidence.md) and verified by the attest module, and the
+ * claims binding computed by tee is what attest checks as the expected report_data. */
 #include "tee_doubles.h"
 
 #include "attest/attest.h"

@@ -1,5 +1,6 @@
 /* Structural evidence reader on real SGX/TDX quotes and SNP reports (tests/vectors/tee/MANIFEST.md):
- * valid samples, single-field corruptions, every truncation. */
+ * valid samples, single-field corruptions, every truncation. The byte-exact format parsers it
+ * runs on (tkm_evidence_format.h) are checked field by field in tests/unit/attest/test_evidence.c. */
 #include "testutil.h"
 
 #include <string.h>
@@ -39,6 +40,12 @@ static void test_sgx_quote(void **state) {
     TU_ASSERT_OK(tkm_ev_inspect(&v, TKM_EV_SGX_QUOTE, q, n));
     assert_int_equal(v.debug, 1);
     q[48 + 48] &= (uint8_t)~2;
+    q[2] = 3; /* ECDSA P-384 attestation key: not a layout teekm reads (the verifier cannot check it) */
+    TU_ASSERT_RC(tkm_ev_inspect(&v, TKM_EV_SGX_QUOTE, q, n), TKM_ERR_EVIDENCE);
+    q[2] = 2;
+    q[12] ^= 1; /* QE vendor id is not Intel's */
+    TU_ASSERT_RC(tkm_ev_inspect(&v, TKM_EV_SGX_QUOTE, q, n), TKM_ERR_EVIDENCE);
+    q[12] ^= 1;
     /* trailing garbage vs zero padding */
     uint8_t *p = malloc(n + 5);
     memcpy(p, q, n);
@@ -90,6 +97,10 @@ static void test_tdx_quotes(void **state) {
     q[48 + 120] |= 1;
     TU_ASSERT_OK(tkm_ev_inspect(&v, TKM_EV_TDX_QUOTE, q, n));
     assert_int_equal(v.debug, 1);
+    q[48 + 120] = 0x02; /* another TUD (debug-group) bit: debug too, as the verifier sees it */
+    TU_ASSERT_OK(tkm_ev_inspect(&v, TKM_EV_TDX_QUOTE, q, n));
+    assert_int_equal(v.debug, 1);
+    q[48 + 120] = 0;
     size_t meaningful = 636 + (size_t)(q[632] | q[633] << 8 | q[634] << 16); /* then 70 zero bytes */
     assert_int_equal(meaningful, 4936);
     for (size_t i = 0; i < meaningful; i += (i < 700 ? 1 : 97)) {
@@ -120,6 +131,12 @@ static void test_snp_reports(void **state) {
     for (size_t i = 0; i < n; i++)
         if (tkm_ok(tkm_ev_inspect(&v, TKM_EV_SNP_REPORT, r, i))) fail_msg("truncated SNP report %zu accepted", i);
     r[0x34] = 2; /* signature algorithm */
+    TU_ASSERT_RC(tkm_ev_inspect(&v, TKM_EV_SNP_REPORT, r, n), TKM_ERR_EVIDENCE);
+    r[0x34] = 1;
+    r[0x4C] = 1; /* a reserved (must-be-zero) byte */
+    TU_ASSERT_RC(tkm_ev_inspect(&v, TKM_EV_SNP_REPORT, r, n), TKM_ERR_EVIDENCE);
+    r[0x4C] = 0;
+    r[0] = 4; /* report version 4 was never defined */
     TU_ASSERT_RC(tkm_ev_inspect(&v, TKM_EV_SNP_REPORT, r, n), TKM_ERR_EVIDENCE);
     free(r);
     r = vec("tee/snp_report_milan_debug.bin", &n);

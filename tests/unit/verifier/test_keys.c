@@ -87,6 +87,27 @@ static void test_init_load_sign(void **state) {
     tkm_vkeys_free(k);
 }
 
+/* A failure late in init (here: a bad certificate name) leaves no key file behind, so init can run again. */
+static void test_init_all_or_nothing(void **state) {
+    (void)state;
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/data", dir);
+    static const char *const bad_dns[] = {"a,b"};
+    tkm_vtls_names bad = {bad_dns, 1, NULL, 0, 0};
+    TU_ASSERT_RC(tkm_vkeys_init_dir(sub, &bad), TKM_ERR_FORMAT);
+    static const char *const files[] = {"master.key", "eas.key", "tls.key", "tls.crt"};
+    struct stat st;
+    for (size_t i = 0; i < 4; i++) {
+        char f[400];
+        snprintf(f, sizeof f, "%s/%s", sub, files[i]);
+        if (stat(f, &st) == 0) fail_msg("%s left behind by a failed init", files[i]);
+    }
+    TU_ASSERT_OK(tkm_vkeys_init_dir(sub, NULL));
+    tkm_vkeys *k = NULL;
+    TU_ASSERT_OK(tkm_vkeys_load(&k, sub));
+    tkm_vkeys_free(k);
+}
+
 static void test_state_keys(void **state) {
     (void)state;
     TU_ASSERT_OK(tkm_vkeys_init_dir(dir, NULL));
@@ -192,6 +213,7 @@ int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_init_load_sign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_certificate, setup, teardown),
