@@ -254,6 +254,7 @@ static void rest_echo(tkm_api_req *r, void *arg) {
 
 static void rest_slow(tkm_api_req *r, void *arg) {
     (void)arg;
+    tkm_log(TKM_LOG_INFO, "test", "slow request started"); /* the drain test waits for this line */
     usleep(1000000); /* on a worker thread */
     tkm_api_req_reply_json(r, 200, json_pack("{s:b}", "slow", 1));
 }
@@ -357,7 +358,8 @@ static void run_child(int wfd) {
 typedef struct {
     long status;
     char *body;
-    size_t len;
+    size_t len, cap; /* cap grows geometrically: a 5 MB answer must not cost the client seconds of copying
+                      * (an idle keep-alive connection is closed after io_timeout_ms) */
     char retry_after[16];
     CURLcode err;
     long connects;
@@ -366,10 +368,15 @@ typedef struct {
 static size_t on_body(char *p, size_t sz, size_t n, void *arg) {
     resp *r = arg;
     size_t add = sz * n;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (!nb) return 0;
-    memcpy(nb + r->len, p, add);
-    r->body = nb;
+    if (r->len + add + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + add + 1) cap *= 2;
+        char *nb = realloc(r->body, cap);
+        if (!nb) return 0;
+        r->body = nb;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, p, add);
     r->len += add;
     r->body[r->len] = 0;
     return add;
@@ -447,6 +454,18 @@ static const char *err_code(json_t *j) { return json_string_value(json_object_ge
 static char *read_log(void) {
     size_t n;
     return (char *)tu_read_file(path_of("server.log"), &n);
+}
+
+/* Wait (up to 10 s) until the server log holds needle: sequencing by what the server did, not by sleeps. */
+static int wait_log(const char *needle) {
+    for (int i = 0; i < 1000; i++) {
+        char *log = read_log();
+        int found = log && strstr(log, needle) != NULL;
+        free(log);
+        if (found) return 1;
+        usleep(10000);
+    }
+    return 0;
 }
 
 static int count_substr(const char *hay, const char *needle) {
@@ -730,6 +749,7 @@ static void test_streaming(void **state) {
     (void)state;
     CURL *h = curl_easy_init();
     resp r = do_req(h, "admin", "GET", "/stream?n=50000", NULL, NULL, 0);
+    if (r.err) { char *lg = read_log(); fprintf(stderr, "ERR %d LOG:\n%s\n", r.err, lg + (strlen(lg) > 3000 ? strlen(lg) - 3000 : 0)); free(lg); }
     assert_int_equal(r.err, CURLE_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, 50000 * 100);
@@ -751,8 +771,10 @@ static void test_streaming(void **state) {
     curl_easy_setopt(g, CURLOPT_WRITEDATA, &got);
     assert_int_equal(curl_easy_perform(g), CURLE_WRITE_ERROR);
     curl_easy_cleanup(g);
+    /* new connections: h has been idle meanwhile and the server may close an idle one (io_timeout_ms) */
     for (int i = 0; i < 3; i++) {
-        r = do_req(h, "admin", "GET", "/stream?n=10", NULL, NULL, 0);
+        r = do_req(NULL, "admin", "GET", "/stream?n=10", NULL, NULL, 0);
+        if (r.status != 200) { char *lg = read_log(); fprintf(stderr, "ERR %d LOG:\n%s\n", r.err, lg + (strlen(lg) > 3000 ? strlen(lg) - 3000 : 0)); free(lg); }
         assert_int_equal(r.status, 200);
         assert_int_equal(r.len, 1000);
         free(r.body);
@@ -1022,9 +1044,9 @@ static void test_sigterm_drain(void **state) {
     slow_arg a = {0};
     pthread_t t;
     pthread_create(&t, NULL, slow_req, &a);
-    usleep(300000); /* the slow request is in flight on a worker */
+    assert_true(wait_log("slow request started")); /* the slow request is in flight on a worker */
     assert_int_equal(kill(child, SIGTERM), 0);
-    usleep(200000);
+    assert_true(wait_log("draining: "));
     /* no new connection is accepted while draining */
     resp r = do_req(NULL, "signer", "POST", "/", NULL, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1}", 40);
     assert_int_not_equal(r.status, 200);
