@@ -207,6 +207,7 @@ typedef struct {
     tkm_snp_tcb tcb;
     int is_vlek;
     int has_crl;          /* the AMD CRL came with the certificate */
+    int64_t crl_next_update; /* its nextUpdate (0 without a CRL) */
     /* both: Intel = earliest nextUpdate of TCB info, QE identity, root CA CRL and PCK CRL;
      * AMD = the certificate's notAfter, or the CRL's nextUpdate when earlier */
     int64_t next_update;

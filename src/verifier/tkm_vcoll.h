@@ -23,14 +23,18 @@
  *   (Turin: fmcSPL too, and hwid = the first 8 bytes of CHIP_ID) → DER certificate,
  *   whose hwID and TCB must be the ones asked for. The product comes from the
  *   report's CPUID (report v3+); for older reports snpProducts are tried in turn.
- *   AMD's ARK/ASK are built into attest; the KDS cert_chain and CRL endpoints
- *   are not used (see docs/verifier.md).
- *
+ *   GET {kds}/vcek/v1/{product}/crl → the product's CRL (DER; PEM or hex text
+ *   accepted too), signed by the ARK; kept per product until its nextUpdate and
+ *   appended to every VCEK of that product (collateral = VCEK DER ‖ CRL DER, see
+ *   tkm_snp_collateral_parse), so appraisal can run the "snp.crl" check. A CRL
+ *   that cannot be fetched fails the fetch (no VCEK without its CRL is cached).
+ *   AMD's ARK/ASK are built into attest; the KDS cert_chain endpoint is not used.
  * Caching: parsed collateral is kept in memory (at most 64 entries, least
  * recently used evicted) and its source bytes on disk under cache_dir (files
  * named by SHA-256 of the lookup key, written atomically). An Intel entry is
  * fresh until the earliest nextUpdate of its TCB info, QE identity and CRLs; an
- * AMD entry until the certificate's notAfter. A stale entry is refetched; when
+ * AMD entry until the earlier of the certificate's notAfter and the CRL's
+ * nextUpdate. A stale entry is refetched; when
  * that fails the stale entry is still returned (appraisal then names the
  * expired item) and the key is not retried for 60 seconds. Files given in the
  * configuration are used as they are, never refetched.
@@ -52,7 +56,7 @@
 #include "../core/core.h"
 
 typedef struct {
-    const char *const *files; /* offline collateral: Intel JSON or AMD VCEK/VLEK (DER/PEM) */
+    const char *const *files; /* offline collateral: Intel JSON or AMD VCEK/VLEK (+ CRL), see tkm_snp_collateral_parse */
     size_t n_files;
     const char *pccs_url;        /* https://host[:port][/prefix], NULL = no Intel fetching */
     const char *root_ca_crl_url; /* NULL = {pccs_url}/sgx/certification/v4/rootcacrl */

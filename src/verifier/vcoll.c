@@ -31,7 +31,16 @@ typedef struct {
     uint64_t lru;
 } entry;
 
+/* The AMD KDS CRL of one product (DER), kept until its nextUpdate; guarded by fetch_mu. */
+typedef struct {
+    char product[16];
+    uint8_t *der;
+    size_t len;
+    int64_t next_update;
+} crl_memo;
+
 struct tkm_vcoll {
+    crl_memo crl[4];
     pthread_mutex_t mu;       /* entries and counters */
     pthread_mutex_t fetch_mu; /* one fetch at a time */
     entry e[CACHE_SLOTS];
@@ -361,6 +370,7 @@ void tkm_vcoll_free(tkm_vcoll *p) {
     free(p->cache_dir);
     for (size_t i = 0; i < p->n_products; i++) free(p->products[i]);
     free(p->products);
+    for (size_t i = 0; i < sizeof p->crl / sizeof p->crl[0]; i++) free(p->crl[i].der);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->fetch_mu);
     free(p);
@@ -626,7 +636,60 @@ out:
     return rc;
 }
 
-static tkm_rc fetch_amd(tkm_vcoll *p, const char *product, const tkm_collateral_id *id, uint8_t **out,
+/* The product's CRL as DER: from the memo while before its nextUpdate, else GET {kds}/vcek/v1/{product}/crl. */
+static tkm_rc amd_crl(tkm_vcoll *p, const char *product, const uint8_t *vcek, size_t vcek_len, int64_t now,
+                      const uint8_t **der, size_t *der_len) {
+    crl_memo *m = NULL;
+    for (size_t i = 0; i < sizeof p->crl / sizeof p->crl[0] && !m; i++)
+        if (strcmp(p->crl[i].product, product) == 0 || !p->crl[i].product[0]) m = &p->crl[i];
+    if (!m) m = &p->crl[0]; /* more products than slots: reuse */
+    if (m->der && strcmp(m->product, product) == 0 && now < m->next_update) {
+        *der = m->der;
+        *der_len = m->len;
+        return TKM_RC_OK;
+    }
+    char url[600];
+    snprintf(url, sizeof url, "%s/vcek/v1/%s/crl", p->kds, product);
+    vhttp_resp r;
+    TKM_TRY(get_ok(p, url, NULL, &r));
+    uint8_t *crl = NULL, *both = NULL;
+    size_t crl_len = 0;
+    tkm_rc rc = tkm_vcoll_crl_to_der(&crl, &crl_len, r.body, r.len);
+    vhttp_resp_free(&r);
+    if (tkm_failed(rc)) {
+        tkm_err_detail_set("GET %.200s: %s", url, tkm_err_detail());
+        return rc;
+    }
+    /* its nextUpdate, read by parsing it together with the VCEK (the CRL itself is verified at appraisal) */
+    tkm_collateral *c = NULL;
+    if (!(both = malloc(vcek_len + crl_len))) {
+        free(crl);
+        return TKM_RC(TKM_ERR_NOMEM);
+    }
+    memcpy(both, vcek, vcek_len);
+    memcpy(both + vcek_len, crl, crl_len);
+    rc = tkm_snp_collateral_parse(&c, both, vcek_len + crl_len);
+    free(both);
+    if (tkm_failed(rc)) {
+        free(crl);
+        tkm_err_detail_set("GET %.200s: %s", url, tkm_err_detail());
+        return rc;
+    }
+    tkm_collateral_info in;
+    tkm_collateral_info_get(c, &in);
+    tkm_collateral_free(c);
+    free(m->der);
+    snprintf(m->product, sizeof m->product, "%s", product);
+    m->der = crl;
+    m->len = crl_len;
+    m->next_update = in.crl_next_update;
+    *der = m->der;
+    *der_len = m->len;
+    return TKM_RC_OK;
+}
+
+/* The VCEK (DER, as KDS serves it) directly followed by the product's CRL (DER): one SNP collateral. */
+static tkm_rc fetch_amd(tkm_vcoll *p, const char *product, const tkm_collateral_id *id, int64_t now, uint8_t **out,
                         size_t *out_len) {
     *out = NULL;
     *out_len = 0;
@@ -643,11 +706,24 @@ static tkm_rc fetch_amd(tkm_vcoll *p, const char *product, const tkm_collateral_
                  t.bl, t.tee, t.snp, t.ucode);
     vhttp_resp r;
     TKM_TRY(get_ok(p, url, NULL, &r));
-    *out = r.body;
-    *out_len = r.len;
-    r.body = NULL;
+    if (r.len == 0 || r.body[0] != 0x30) {
+        tkm_err_detail_set("GET %.200s: the VCEK is not DER", url);
+        vhttp_resp_free(&r);
+        TKM_ENSURE(0, TKM_ERR_COLLATERAL);
+    }
+    const uint8_t *crl;
+    size_t crl_len;
+    tkm_rc rc = amd_crl(p, product, r.body, r.len, now, &crl, &crl_len);
+    uint8_t *b = tkm_ok(rc) ? malloc(r.len + crl_len) : NULL;
+    if (tkm_ok(rc) && !b) rc = TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) {
+        memcpy(b, r.body, r.len);
+        memcpy(b + r.len, crl, crl_len);
+        *out = b;
+        *out_len = r.len + crl_len;
+    }
     vhttp_resp_free(&r);
-    return TKM_RC_OK;
+    return rc;
 }
 
 /* ---- lookup ---- */
@@ -821,7 +897,7 @@ tkm_rc tkm_vcoll_get(tkm_vcoll *p, const tkm_evidence *ev, int64_t now, tkm_vcol
             note(tried, sizeof tried, "report signed by a VLEK: send the VLEK with the request");
             continue;
         }
-        tkm_rc fr = cs[k].product ? fetch_amd(p, cs[k].product, &id, &buf, &len) : fetch_intel(p, &id, &buf, &len);
+        tkm_rc fr = cs[k].product ? fetch_amd(p, cs[k].product, &id, now, &buf, &len) : fetch_intel(p, &id, &buf, &len);
         tkm_collateral *c = NULL;
         if (tkm_ok(fr)) fr = parse_for_key(&c, key, buf, len);
         if (tkm_failed(fr)) {

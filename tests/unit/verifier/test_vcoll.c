@@ -20,7 +20,8 @@
 #define SGX_T 1751624924  /* inside sgx_quote_collateral.json's window */
 #define SGX_NEXT 1752919278
 #define TDX_T 1688173200  /* inside the go-tdx-guest collateral window */
-#define SNP_T 1750000000
+#define SNP_T 1785000000      /* inside the real Milan CRL's window (amd-kds/milan.crl.der) */
+#define MILAN_CRL_NEXT 1786147200 /* its nextUpdate, 2026-08-08T00:00:00Z */
 
 static char dir[256], cert[300], key[300], logpath[300], cache[300];
 static pid_t srv_pid;
@@ -200,7 +201,12 @@ static void test_files(void **state) {
     (void)state;
     char f1[512], f2[512];
     snprintf(f1, sizeof f1, "%s", tu_vector_path("attestation/dcap-qvl/sgx_quote_collateral.json"));
-    snprintf(f2, sizeof f2, "%s", tu_vector_path("attestation/virtee-sev/vcek_milan.der"));
+    /* the VCEK followed by the AMD CRL, as `cat vcek.der milan.crl.der` makes it */
+    snprintf(f2, sizeof f2, "%s/vcek+crl.der", dir);
+    char cmd[1200], v1[512];
+    snprintf(v1, sizeof v1, "%s", tu_vector_path("attestation/virtee-sev/vcek_milan.der"));
+    snprintf(cmd, sizeof cmd, "cat '%s' '%s' > '%s'", v1, tu_vector_path("attestation/amd-kds/milan.crl.der"), f2);
+    assert_int_equal(system(cmd), 0);
     const char *files[] = {f1, f2};
     tkm_vcoll_config cfg = {.files = files, .n_files = 2};
     tkm_vcoll *p = NULL;
@@ -225,6 +231,7 @@ static void test_files(void **state) {
     o.at = SNP_T;
     TU_ASSERT_OK(tkm_appraise(ctx, snp, tkm_vcoll_ref_collateral(r), NULL, &o, &a));
     assert_int_equal(a.verdict, TKM_VERDICT_VALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_CHECKED);
     tkm_vcoll_release(r);
     /* nothing for the TDX quote, and nowhere to fetch it from */
     TU_ASSERT_RC(tkm_vcoll_get(p, tdx, SGX_T, &r, &src), TKM_ERR_COLLATERAL_UNAVAILABLE);
@@ -382,7 +389,7 @@ static void test_fetch_snp(void **state) {
     const char *src;
     TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T, &r, &src));
     assert_string_equal(src, "fetched");
-    assert_int_equal(log_lines(), 2);
+    assert_int_equal(log_lines(), 3); /* Genoa VCEK (404), Milan VCEK, Milan CRL */
     const tkm_snp_report *s = tkm_evidence_snp(ev);
     char want[400], hw[129];
     for (int i = 0; i < 64; i++) sprintf(hw + 2 * i, "%02x", s->chip_id[i]);
@@ -390,16 +397,46 @@ static void test_fetch_snp(void **state) {
     assert_true(log_has(want));
     snprintf(want, sizeof want, "GET /vcek/v1/Milan/%s?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", hw);
     assert_true(log_has(want));
+    assert_true(log_has("GET /vcek/v1/Milan/crl"));
+    assert_false(log_has("GET /vcek/v1/Genoa/crl")); /* no VCEK there: no CRL asked for */
+    tkm_collateral_info in;
+    tkm_collateral_info_get(tkm_vcoll_ref_collateral(r), &in);
+    assert_true(in.has_crl);
+    assert_int_equal(in.crl_next_update, MILAN_CRL_NEXT);
     tkm_appraisal a;
     tkm_appraise_opts o = {.at = SNP_T};
     TU_ASSERT_OK(tkm_appraise(ctx, ev, tkm_vcoll_ref_collateral(r), NULL, &o, &a));
     assert_int_equal(a.verdict, TKM_VERDICT_VALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_CHECKED);
     tkm_vcoll_release(r);
-    /* the VCEK stays fresh until its notAfter: memory */
-    TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T + 86400 * 30, &r, &src));
+    /* fresh until the CRL's nextUpdate (before the VCEK's notAfter): memory */
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, MILAN_CRL_NEXT - 1, &r, &src));
     assert_string_equal(src, "memory");
     tkm_vcoll_release(r);
+    assert_int_equal(log_lines(), 3);
+    /* another Milan chip: its VCEK is fetched, the product's CRL is reused (no fourth request for it) */
+    tkm_evidence *ev2 = load_ev("attestation/go-sev-guest/attestation.bin", 0);
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev2, SNP_T, &r, &src));
+    assert_string_equal(src, "fetched");
+    tkm_collateral_info_get(tkm_vcoll_ref_collateral(r), &in);
+    assert_true(in.has_crl);
+    tkm_vcoll_release(r);
+    assert_int_equal(log_lines(), 5); /* + Genoa VCEK (404), Milan VCEK, and no CRL request */
+    FILE *lf = fopen(logpath, "r");
+    assert_non_null(lf);
+    char line[600];
+    int crl_gets = 0;
+    while (fgets(line, sizeof line, lf))
+        if (strcmp(line, "GET /vcek/v1/Milan/crl\n") == 0) crl_gets++;
+    fclose(lf);
+    assert_int_equal(crl_gets, 1);
+    /* at the CRL's nextUpdate the entry is stale: the VCEK and the CRL are fetched again */
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, MILAN_CRL_NEXT, &r, &src));
+    assert_string_equal(src, "fetched");
+    tkm_vcoll_release(r);
+    assert_true(log_lines() >= 8);
     tkm_vcoll_free(p);
+    tkm_evidence_free(ev2);
     tkm_evidence_free(ev);
     tkm_attest_ctx_free(ctx);
 }
