@@ -258,6 +258,12 @@ int attest_pss_verify_crl(X509_CRL *crl, EVP_PKEY *issuer, char *detail, size_t 
  * Out: *revoked = 1 when a certificate is listed; detail. Returns: 1 when the
  * CRL is good and lists neither, 0 otherwise. Exposed for the unit tests.
  */
+/*
+ * Only the entry lookup of the above (no signature or date checks): is mid or
+ * leaf listed? Returns 1 listed, 0 not, -1 an entry cannot be read; appends
+ * to detail. Exposed for the fuzz target.
+ */
+TKM_API int attest_snp_crl_lists(X509_CRL *crl, X509 *mid, X509 *leaf, char *detail, size_t cap);
 TKM_API int attest_snp_crl_eval(X509_CRL *crl, X509 *ark, X509 *mid, X509 *leaf, int64_t at, int *revoked,
                                 char *detail, size_t cap);
 

@@ -82,11 +82,7 @@ static int crl_auth(X509_CRL *crl, X509 *ark, int64_t at, int64_t *this_up, int6
     return 1;
 }
 
-/*
- * Is mid or leaf listed (serial with its issuer)? Returns 1 listed, 0 not,
- * -1 the entries cannot be read. Appends to d.
- */
-static int crl_lists(X509_CRL *crl, X509 *mid, X509 *leaf, char *d, size_t cap) {
+int attest_snp_crl_lists(X509_CRL *crl, X509 *mid, X509 *leaf, char *d, size_t cap) {
     STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
     int n = rev ? sk_X509_REVOKED_num(rev) : 0;
     X509_NAME *owned = NULL;
@@ -138,7 +134,7 @@ int attest_snp_crl_eval(X509_CRL *crl, X509 *ark, X509 *mid, X509 *leaf, int64_t
     int64_t tu, nu;
     *revoked = 0;
     if (!crl_auth(crl, ark, at, &tu, &nu, detail, cap)) return 0;
-    int l = crl_lists(crl, mid, leaf, detail, cap);
+    int l = attest_snp_crl_lists(crl, mid, leaf, detail, cap);
     *revoked = l == 1;
     return l == 0;
 }
@@ -279,7 +275,7 @@ void attest_verify_snp(tkm_attest_ctx *ctx, const tkm_evidence *ev, const tkm_co
                 attest_cache_put(ctx, &ce);
             }
         }
-        int l = auth ? crl_lists(sc->crl, mid, sc->cert, cd, sizeof cd) : -1;
+        int l = auth ? attest_snp_crl_lists(sc->crl, mid, sc->cert, cd, sizeof cd) : -1;
         res->revocation = l == 0 ? TKM_REVOCATION_CHECKED : l == 1 ? TKM_REVOCATION_REVOKED : TKM_REVOCATION_FAILED;
         attest_check(res, "snp.crl", l == 0, "%s", cd);
     }
