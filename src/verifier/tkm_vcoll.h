@@ -97,6 +97,20 @@ TKM_API void tkm_vcoll_release(tkm_vcoll_ref *r);
 TKM_API void tkm_vcoll_stats(tkm_vcoll *p, uint64_t *fetches, uint64_t *memory_hits, uint64_t *disk_hits)
     TKM_NONNULL(1, 2, 3, 4);
 
+/*
+ * A VCEK/VLEK sent with a request: parsed like tkm_snp_collateral_parse;
+ * when it carries no CRL, is DER and a KDS is configured, the product's CRL
+ * (VCEK: {kds}/vcek/v1/{product}/crl, VLEK: {kds}/vlek/v1/{product}/crl; the
+ * same per-product memo as tkm_vcoll_get) is appended. A CRL that cannot be
+ * had is not an error: the certificate is returned alone (the appraisal's
+ * snp.crl then fails as not evaluated) and note says why.
+ * Out: *out (free with tkm_collateral_free), note (NUL-terminated, may be "").
+ * Returns: OK; TKM_ERR_X509 / TKM_ERR_COLLATERAL (the bytes do not parse); TKM_ERR_NOMEM.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_vcoll_snp_collateral(tkm_vcoll *p, const uint8_t *cert, size_t len, int64_t now,
+                                                        tkm_collateral **out, char *note, size_t note_cap)
+    TKM_NONNULL(1, 5);
+
 /* ---- building blocks, exposed for tests and fuzzing ---- */
 
 /*

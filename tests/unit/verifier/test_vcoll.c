@@ -430,12 +430,38 @@ static void test_fetch_snp(void **state) {
         if (strcmp(line, "GET /vcek/v1/Milan/crl\n") == 0) crl_gets++;
     fclose(lf);
     assert_int_equal(crl_gets, 1);
+    /* a VCEK sent with a request gets the memoised product CRL attached (no request made) */
+    size_t vn;
+    uint8_t *vb = tu_read_file(tu_vector_path("attestation/virtee-sev/vcek_milan.der"), &vn);
+    tkm_collateral *own = NULL;
+    char note[140];
+    TU_ASSERT_OK(tkm_vcoll_snp_collateral(p, vb, vn, SNP_T, &own, note, sizeof note));
+    assert_string_equal(note, "AMD Milan CRL attached");
+    tkm_collateral_info_get(own, &in);
+    assert_true(in.has_crl);
+    TU_ASSERT_OK(tkm_appraise(ctx, ev, own, NULL, &o, &a));
+    assert_int_equal(a.verdict, TKM_VERDICT_VALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_CHECKED);
+    tkm_collateral_free(own);
+    assert_int_equal(log_lines(), 5);
     /* at the CRL's nextUpdate the entry is stale: the VCEK and the CRL are fetched again */
     TU_ASSERT_OK(tkm_vcoll_get(p, ev, MILAN_CRL_NEXT, &r, &src));
     assert_string_equal(src, "fetched");
     tkm_vcoll_release(r);
     assert_true(log_lines() >= 8);
     tkm_vcoll_free(p);
+    /* without a KDS the request's VCEK stays alone and the appraisal says revocation was not checked */
+    tkm_vcoll_config none = {0};
+    TU_ASSERT_OK(tkm_vcoll_new(&p, &none));
+    TU_ASSERT_OK(tkm_vcoll_snp_collateral(p, vb, vn, SNP_T, &own, note, sizeof note));
+    assert_string_equal(note, "no kdsUrl configured for the AMD CRL");
+    TU_ASSERT_OK(tkm_appraise(ctx, ev, own, NULL, &o, &a));
+    assert_int_equal(a.verdict, TKM_VERDICT_INVALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_NOT_CHECKED);
+    assert_string_equal(tkm_appraisal_first_failure(&a)->name, "snp.crl");
+    tkm_collateral_free(own);
+    tkm_vcoll_free(p);
+    free(vb);
     tkm_evidence_free(ev2);
     tkm_evidence_free(ev);
     tkm_attest_ctx_free(ctx);
