@@ -511,6 +511,8 @@ static void disk_path(char *out, size_t cap, const tkm_vcoll *p, const char *key
 static int64_t fresh_until_of(const tkm_collateral *c) {
     tkm_collateral_info in;
     tkm_collateral_info_get(c, &in);
+    /* an AMD entry without its CRL (a disk cache written before CRLs were fetched) is never fresh: refetched */
+    if (in.vendor == TKM_PLATFORM_SNP && !in.has_crl) return 0;
     return in.next_update;
 }
 

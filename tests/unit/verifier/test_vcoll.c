@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attest/attest.h"
+#include "crypto/crypto.h"
 #include "verifier/tkm_vcoll.h"
 #include "verifier/tkm_vkeys.h"
 
@@ -467,6 +468,46 @@ static void test_fetch_snp(void **state) {
     tkm_attest_ctx_free(ctx);
 }
 
+/* A disk cache entry holding only the VCEK (written before CRLs were fetched) is not served as fresh. */
+static void test_snp_old_disk_entry(void **state) {
+    (void)state;
+    start_server("snp-milan", NULL);
+    char u[64];
+    url(u, sizeof u);
+    const char *prods[] = {"Milan"};
+    tkm_vcoll_config cfg = {.kds_url = u, .ca_file = cert, .cache_dir = cache, .snp_products = prods, .n_snp_products = 1};
+    tkm_vcoll *p = NULL;
+    TU_ASSERT_OK(tkm_vcoll_new(&p, &cfg));
+    tkm_evidence *ev = load_ev("attestation/virtee-sev/DERIVED_report_milan.bin", 0);
+    const tkm_snp_report *s = tkm_evidence_snp(ev);
+    char k[300], hw[129], hx[65], path[600], cmd[1400];
+    for (int i = 0; i < 64; i++) sprintf(hw + 2 * i, "%02x", s->chip_id[i]);
+    snprintf(k, sizeof k, "amd/Milan/%s/3.0.8.115.0", hw); /* the lookup key (see tkm_vcoll.c amd_key) */
+    uint8_t h[32];
+    TU_ASSERT_OK(tkm_sha256(h, k, strlen(k)));
+    for (int i = 0; i < 32; i++) sprintf(hx + 2 * i, "%02x", h[i]);
+    snprintf(path, sizeof path, "%s/%s.bin", cache, hx);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tu_vector_path("attestation/virtee-sev/vcek_milan.der"), path);
+    assert_int_equal(system(cmd), 0);
+    tkm_vcoll_ref *r = NULL;
+    const char *src;
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T, &r, &src));
+    assert_string_equal(src, "fetched");
+    assert_true(log_has("GET /vcek/v1/Milan/crl"));
+    tkm_collateral_info in;
+    tkm_collateral_info_get(tkm_vcoll_ref_collateral(r), &in);
+    assert_true(in.has_crl);
+    tkm_vcoll_release(r);
+    tkm_vcoll_free(p);
+    /* the rewritten disk entry (VCEK + CRL) is now served from disk by a new provider */
+    TU_ASSERT_OK(tkm_vcoll_new(&p, &cfg));
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T, &r, &src));
+    assert_string_equal(src, "disk");
+    tkm_vcoll_release(r);
+    tkm_vcoll_free(p);
+    tkm_evidence_free(ev);
+}
+
 static void test_fetch_failures(void **state) {
     (void)state;
     start_server("broken-tcb", "snp-milan");
@@ -519,6 +560,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fetch_sgx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_tdx_captured_pcs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_snp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snp_old_disk_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_failures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
