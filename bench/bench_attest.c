@@ -194,6 +194,8 @@ int bench_attest(const bench_opts *o) {
             status = 1;
         }
     }
+    uint64_t hits, misses; /* of the warm runs above (the cold pairs below clear the cache and its counters) */
+    tkm_attest_ctx_cache_stats(ctx, &hits, &misses);
     for (size_t i = 0; i < NREV; i++)
         if (load_case(&snp_rev[i], vec, ctx) != 0) {
             status = 1;
@@ -248,8 +250,6 @@ int bench_attest(const bench_opts *o) {
                    ? 1e6 / snp_rev[i].ours.ops_per_sec - 1e6 / snp_rev[i + 1].ours.ops_per_sec
                    : 0);
     }
-    uint64_t hits, misses;
-    tkm_attest_ctx_cache_stats(ctx, &hits, &misses);
     printf("  chain cache: %llu hits, %llu misses\n", (unsigned long long)hits, (unsigned long long)misses);
 out:
     for (size_t i = 0; i < NCASES; i++) {
