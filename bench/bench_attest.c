@@ -28,6 +28,8 @@ typedef struct {
     int snp, oracle;
     int64_t at;
     const char *expect; /* expected verdict */
+    const char *crl;    /* SNP: the AMD CRL appended to the VCEK (relative to the vectors dir), or NULL */
+    int cold;           /* clear the chain cache before each appraisal */
     /* runtime */
     uint8_t *bytes;
     size_t len;
@@ -44,10 +46,23 @@ static attest_case cases[] = {
      1751624191, "valid"},
     {"tdx v5 (no TCB level)", "attestation/dcap-qvl/tdx_quote_outdated",
      "attestation/dcap-qvl/tdx_quote_outdated_collateral.json", 0, 1, 1772707803, "invalid"},
-    {"snp v2 Milan (valid)", "attestation/virtee-sev/DERIVED_report_milan.bin", "attestation/virtee-sev/vcek_milan.der", 1,
-     0, 1764000000, "valid"},
+    {"snp v2 Milan + AMD CRL (valid)", "attestation/virtee-sev/DERIVED_report_milan.bin",
+     "attestation/virtee-sev/vcek_milan.der", 1, 0, 1785000000, "valid", "attestation/amd-kds/milan.crl.der", 0},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
+
+/* The cost of snp.crl: the same report with and without the CRL, warm and cold cache (measured in pairs). */
+static attest_case snp_rev[] = {
+    {"snp + CRL, warm", "attestation/virtee-sev/DERIVED_report_milan.bin", "attestation/virtee-sev/vcek_milan.der", 1, 0,
+     1785000000, "valid", "attestation/amd-kds/milan.crl.der", 0},
+    {"snp no CRL, warm", "attestation/virtee-sev/DERIVED_report_milan.bin", "attestation/virtee-sev/vcek_milan.der", 1,
+     0, 1785000000, "invalid", NULL, 0},
+    {"snp + CRL, cold", "attestation/virtee-sev/DERIVED_report_milan.bin", "attestation/virtee-sev/vcek_milan.der", 1, 0,
+     1785000000, "valid", "attestation/amd-kds/milan.crl.der", 1},
+    {"snp no CRL, cold", "attestation/virtee-sev/DERIVED_report_milan.bin", "attestation/virtee-sev/vcek_milan.der", 1,
+     0, 1785000000, "invalid", NULL, 1},
+};
+#define NREV (sizeof snp_rev / sizeof snp_rev[0])
 
 /* A vector file (evidence or collateral; the largest are a few hundred KiB), or NULL. */
 static uint8_t *slurp(const char *path, size_t *len) {
@@ -65,6 +80,7 @@ static int appraise_op(void *p) {
     tkm_evidence *ev;
     tkm_appraisal res;
     if (tkm_failed(tkm_evidence_parse(&ev, c->bytes, c->len))) return -1;
+    if (c->cold) tkm_attest_ctx_cache_clear(c->ctx);
     tkm_appraise_opts o = {.at = c->at};
     tkm_rc rc = tkm_appraise(c->ctx, ev, c->coll, NULL, &o, &res);
     tkm_evidence_free(ev);
@@ -123,6 +139,38 @@ static void run_oracle(const bench_opts *o, const char *vec_rel) {
     pclose(p);
 }
 
+/* Evidence and collateral (SNP: the VCEK, then the CRL appended) of c. Returns 0 or -1 (message printed). */
+static int load_case(attest_case *c, const char *vec, tkm_attest_ctx *ctx) {
+    char path[4096];
+    size_t cl = 0, rl = 0;
+    snprintf(path, sizeof path, "%s/%s", vec, c->evidence);
+    c->bytes = slurp(path, &c->len);
+    snprintf(path, sizeof path, "%s/%s", vec, c->collateral);
+    uint8_t *cb = slurp(path, &cl), *rb = NULL, *both = NULL;
+    if (c->crl) {
+        snprintf(path, sizeof path, "%s/%s", vec, c->crl);
+        rb = slurp(path, &rl);
+        both = cb && rb ? malloc(cl + rl) : NULL;
+        if (both) {
+            memcpy(both, cb, cl);
+            memcpy(both + cl, rb, rl);
+        }
+        free(cb);
+        cb = both;
+        cl += rl;
+        free(rb);
+    }
+    tkm_rc rc = TKM_RC(TKM_ERR_NOT_FOUND);
+    if (cb) rc = c->snp ? tkm_snp_collateral_parse(&c->coll, cb, cl) : tkm_dcap_collateral_parse(&c->coll, cb, cl);
+    free(cb);
+    if (!c->bytes || tkm_failed(rc)) {
+        fprintf(stderr, "bench attest: cannot load %s (set TKM_VECTORS_DIR)\n", c->evidence);
+        return -1;
+    }
+    c->ctx = ctx;
+    return 0;
+}
+
 int bench_attest(const bench_opts *o) {
     const char *vec = getenv("TKM_VECTORS_DIR");
     if (!vec) vec = "tests/vectors";
@@ -137,26 +185,27 @@ int bench_attest(const bench_opts *o) {
            o->seconds);
     for (size_t i = 0; i < NCASES; i++) {
         attest_case *c = &cases[i];
-        char path[4096];
-        size_t cl;
-        snprintf(path, sizeof path, "%s/%s", vec, c->evidence);
-        c->bytes = slurp(path, &c->len);
-        snprintf(path, sizeof path, "%s/%s", vec, c->collateral);
-        uint8_t *cb = slurp(path, &cl);
-        tkm_rc rc = TKM_RC(TKM_ERR_NOT_FOUND);
-        if (cb) rc = c->snp ? tkm_snp_collateral_parse(&c->coll, cb, cl) : tkm_dcap_collateral_parse(&c->coll, cb, cl);
-        free(cb);
-        if (!c->bytes || tkm_failed(rc)) {
-            fprintf(stderr, "bench attest: cannot load %s (set TKM_VECTORS_DIR)\n", c->evidence);
+        if (load_case(c, vec, ctx) != 0) {
             status = 1;
             goto out;
         }
-        c->ctx = ctx;
         if (bench_one(o, appraise_op, c, &c->ours) != 0) {
             fprintf(stderr, "bench attest: %s did not give the expected verdict\n", c->name);
             status = 1;
         }
     }
+    uint64_t hits, misses; /* of the warm runs above (the cold pairs below clear the cache and its counters) */
+    tkm_attest_ctx_cache_stats(ctx, &hits, &misses);
+    for (size_t i = 0; i < NREV; i++)
+        if (load_case(&snp_rev[i], vec, ctx) != 0) {
+            status = 1;
+            goto out;
+        }
+    for (size_t i = 0; i < NREV; i += 2)
+        if (bench_pair(o, appraise_op, &snp_rev[i], appraise_op, &snp_rev[i + 1], &snp_rev[i].ours, &snp_rev[i + 1].ours) != 0) {
+            fprintf(stderr, "bench attest: %s did not give the expected verdict\n", snp_rev[i].name);
+            status = 1;
+        }
     /* the floor: one raw OpenSSL ECDSA P-256 verification */
     raw_ecdsa raw = {0};
     raw.k = EVP_EC_gen("P-256");
@@ -191,8 +240,16 @@ int bench_attest(const bench_opts *o) {
         printf("    %-38s = %.2f raw P-256 verifications per appraisal\n", "",
                c->ours.ops_per_sec > 0 ? rr.ops_per_sec / c->ours.ops_per_sec : 0);
     }
-    uint64_t hits, misses;
-    tkm_attest_ctx_cache_stats(ctx, &hits, &misses);
+    printf("  SNP revocation (snp.crl) cost, same report with and without the AMD CRL, measured in pairs:\n");
+    for (size_t i = 0; i < NREV; i += 2) {
+        char name[96];
+        snprintf(name, sizeof name, "appraise %s", snp_rev[i].name);
+        bench_print_ratio(name, &snp_rev[i].ours, snp_rev[i + 1].name, &snp_rev[i + 1].ours, 0);
+        printf("    %-38s = %.1f us added per appraisal\n", "",
+               snp_rev[i].ours.ops_per_sec > 0 && snp_rev[i + 1].ours.ops_per_sec > 0
+                   ? 1e6 / snp_rev[i].ours.ops_per_sec - 1e6 / snp_rev[i + 1].ours.ops_per_sec
+                   : 0);
+    }
     printf("  chain cache: %llu hits, %llu misses\n", (unsigned long long)hits, (unsigned long long)misses);
 out:
     for (size_t i = 0; i < NCASES; i++) {
@@ -200,6 +257,12 @@ out:
         tkm_collateral_free(cases[i].coll);
         cases[i].bytes = NULL;
         cases[i].coll = NULL;
+    }
+    for (size_t i = 0; i < NREV; i++) {
+        free(snp_rev[i].bytes);
+        tkm_collateral_free(snp_rev[i].coll);
+        snp_rev[i].bytes = NULL;
+        snp_rev[i].coll = NULL;
     }
     tkm_attest_ctx_free(ctx);
     return status;

@@ -1,4 +1,4 @@
-/* libFuzzer: bytes → AMD VCEK/VLEK certificate parser (DER or PEM, TCB/hwID extensions). */
+/* libFuzzer: bytes → AMD VCEK/VLEK collateral parser (DER cert [+ DER CRL] or PEM cert [+ CRL], TCB/hwID extensions). */
 #include <stdint.h>
 
 #include "attest/attest.h"

@@ -73,6 +73,16 @@ static tkm_rc put_hex(json_t *o, const char *key, const uint8_t *b, size_t n) {
     return json_object_set_new(o, key, json_string(buf)) == 0 ? TKM_RC_OK : TKM_RC(TKM_ERR_NOMEM);
 }
 
+const char *tkm_revocation_name(tkm_revocation r) {
+    switch (r) {
+    case TKM_REVOCATION_NOT_CHECKED: return "not_checked";
+    case TKM_REVOCATION_CHECKED: return "checked";
+    case TKM_REVOCATION_REVOKED: return "revoked";
+    case TKM_REVOCATION_FAILED: return "failed";
+    default: return "not_applicable";
+    }
+}
+
 tkm_rc tkm_appraisal_to_json(const tkm_appraisal *res, json_t **out) {
     *out = NULL;
     tkm_rc rc = TKM_RC(TKM_ERR_NOMEM);
@@ -84,6 +94,7 @@ tkm_rc tkm_appraisal_to_json(const tkm_appraisal *res, json_t **out) {
     e |= json_object_set_new(o, "platform", json_string(tkm_platform_name(res->platform)));
     e |= json_object_set_new(o, "simulated", json_boolean(res->simulated));
     e |= json_object_set_new(o, "tcbStatus", st ? json_string(st) : json_null());
+    e |= json_object_set_new(o, "revocation", json_string(tkm_revocation_name(res->revocation)));
     for (size_t i = 0; i < res->n_advisories; i++) e |= json_array_append_new(adv, json_string(res->advisory_ids[i]));
     e |= json_object_set(o, "advisoryIds", adv);
     if (e) goto out;

@@ -38,6 +38,13 @@ tkm_rc attest_x509_from_der(X509 **out, const uint8_t *der, size_t len);
  * frees with sk_X509_pop_free(*out, X509_free).
  */
 tkm_rc attest_pem_chain_parse(STACK_OF(X509) **out, const uint8_t *pem, size_t len, int max);
+/*
+ * Next PEM block from *pos (whitespace before it skipped): a CERTIFICATE or an
+ * X509 CRL block, nothing else. Out: *kind (ATTEST_PEM_NONE at the end of the
+ * text, *der NULL), *der (malloc'd, caller frees), *der_len; *pos advanced.
+ */
+enum { ATTEST_PEM_NONE = 0, ATTEST_PEM_CERT = 1, ATTEST_PEM_CRL = 2 };
+tkm_rc attest_pem_next(const uint8_t *pem, size_t len, size_t *pos, int *kind, uint8_t **der, size_t *der_len);
 /* One CRL in DER, whole buffer consumed. */
 tkm_rc attest_crl_from_der(X509_CRL **out, const uint8_t *der, size_t len);
 /* P-256 public key from raw X ‖ Y (64 bytes). */
@@ -181,6 +188,8 @@ typedef struct {
     uint8_t digest[32];
     attest_vcek_ext ext;
     int is_vlek; /* issuer is an ASVK */
+    X509_CRL *crl;          /* the AMD KDS CRL (ARK-signed), NULL when none was given */
+    uint8_t crl_digest[32]; /* SHA-256 of its DER */
 } attest_snp_coll;
 
 struct tkm_collateral {
@@ -234,6 +243,29 @@ void attest_verify_sim(const tkm_evidence *ev, tkm_appraisal *res);
 
 /* RSA-PSS (SHA-384, MGF1-SHA-384, salt 48) signature of cert by issuer; 1 valid. */
 int attest_pss_verify_cert(X509 *cert, EVP_PKEY *issuer, char *detail, size_t cap);
+
+/* The same for a CRL (AMD KDS CRLs are signed by the ARK with RSA-PSS). */
+int attest_pss_verify_crl(X509_CRL *crl, EVP_PKEY *issuer, char *detail, size_t cap);
+
+/*
+ * The AMD CRL check ("snp.crl") without caching: crl's issuer name is ark's
+ * subject, its RSA-PSS signature verifies with ark's key, thisUpdate <= at <
+ * nextUpdate, and neither mid (ASK/ASVK, issued by the ARK) nor leaf
+ * (VCEK/VLEK, issued by mid) is listed. An entry names the CRL issuer's
+ * certificates unless a certificateIssuer entry extension (RFC 5280 5.3.3)
+ * names another issuer, which then holds for the following entries too; a
+ * serial counts only together with its issuer (AMD VCEK serials are often 0).
+ * Out: *revoked = 1 when a certificate is listed; detail. Returns: 1 when the
+ * CRL is good and lists neither, 0 otherwise. Exposed for the unit tests.
+ */
+/*
+ * Only the entry lookup of the above (no signature or date checks): is mid or
+ * leaf listed? Returns 1 listed, 0 not, -1 an entry cannot be read; appends
+ * to detail. Exposed for the fuzz target.
+ */
+TKM_API int attest_snp_crl_lists(X509_CRL *crl, X509 *mid, X509 *leaf, char *detail, size_t cap);
+TKM_API int attest_snp_crl_eval(X509_CRL *crl, X509 *ark, X509 *mid, X509 *leaf, int64_t at, int *revoked,
+                                char *detail, size_t cap);
 
 /* Chain of X509s to the Intel root at time at, with optional CRLs; lo and hi get the validity interval. */
 int attest_intel_chain_verify(tkm_attest_ctx *ctx, STACK_OF(X509) *chain, X509_CRL *root_crl,

@@ -525,37 +525,94 @@ out:
     return rc;
 }
 
+/* PEM text: exactly one CERTIFICATE block and at most one X509 CRL block, in either order. */
+static tkm_rc snp_pem_parse(X509 **cert, X509_CRL **crl, const uint8_t *buf, size_t len) {
+    tkm_rc rc = TKM_RC_OK;
+    size_t pos = 0;
+    if (len > 0 && buf[len - 1] == 0) len--; /* one optional trailing NUL */
+    for (;;) {
+        int kind;
+        uint8_t *der = NULL;
+        size_t dl;
+        TKM_TRY(attest_pem_next(buf, len, &pos, &kind, &der, &dl));
+        if (kind == ATTEST_PEM_NONE) break;
+        if (kind == ATTEST_PEM_CERT && *cert) {
+            tkm_err_detail_set("SNP collateral: more than one certificate (give only the VCEK/VLEK)");
+            rc = TKM_RC(TKM_ERR_X509);
+        } else if (kind == ATTEST_PEM_CRL && *crl) {
+            tkm_err_detail_set("SNP collateral: more than one CRL");
+            rc = TKM_RC(TKM_ERR_X509);
+        } else if (kind == ATTEST_PEM_CERT) {
+            rc = attest_x509_from_der(cert, der, dl);
+        } else {
+            rc = attest_crl_from_der(crl, der, dl);
+        }
+        free(der);
+        TKM_TRY(rc);
+    }
+    if (!*cert) {
+        tkm_err_detail_set("SNP collateral: no certificate");
+        TKM_ENSURE(0, TKM_ERR_X509);
+    }
+    return TKM_RC_OK;
+}
+
+/* DER: the certificate, optionally followed directly by the CRL. */
+static tkm_rc snp_der_parse(X509 **cert, X509_CRL **crl, const uint8_t *buf, size_t len) {
+    tkm_rd r, body;
+    uint8_t tag;
+    tkm_rd_init(&r, buf, len);
+    TKM_TRY(attest_der_tlv(&r, &tag, &body)); /* the certificate's extent */
+    size_t cl = r.off;
+    if (tag != 0x30) {
+        tkm_err_detail_set("SNP collateral: not a DER certificate");
+        TKM_ENSURE(0, TKM_ERR_X509);
+    }
+    TKM_TRY(attest_x509_from_der(cert, buf, cl));
+    if (cl < len) TKM_TRY(attest_crl_from_der(crl, buf + cl, len - cl));
+    return TKM_RC_OK;
+}
+
 tkm_rc tkm_snp_collateral_parse(tkm_collateral **out, const uint8_t *buf, size_t len) {
     *out = NULL;
     TKM_ARG_CHECK(buf != NULL || len == 0);
     tkm_rc rc;
     X509 *cert = NULL;
-    STACK_OF(X509) *sk = NULL;
+    X509_CRL *crl = NULL;
     tkm_collateral *c = calloc(1, sizeof *c);
     if (!c) return TKM_RC(TKM_ERR_NOMEM);
     c->vendor = TKM_PLATFORM_SNP;
     static const char begin[] = "-----BEGIN";
     size_t i = 0;
     while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')) i++;
-    if (len - i >= sizeof begin - 1 && memcmp(buf + i, begin, sizeof begin - 1) == 0) {
-        TKM_CHECK_GOTO(rc, attest_pem_chain_parse(&sk, buf, len, 1));
-        cert = sk_X509_shift(sk);
-    } else {
-        TKM_CHECK_GOTO(rc, attest_x509_from_der(&cert, buf, len));
-    }
+    if (len - i >= sizeof begin - 1 && memcmp(buf + i, begin, sizeof begin - 1) == 0)
+        rc = snp_pem_parse(&cert, &crl, buf, len);
+    else
+        rc = snp_der_parse(&cert, &crl, buf, len);
+    if (tkm_failed(rc)) goto out;
     TKM_CHECK_GOTO(rc, attest_x509_sha256(c->snp.digest, cert));
     TKM_CHECK_GOTO(rc, attest_vcek_ext_from_cert(&c->snp.ext, cert));
+    if (crl) {
+        unsigned char *der = NULL;
+        int dl = i2d_X509_CRL(crl, &der);
+        if (dl <= 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+        rc = tkm_sha256(c->snp.crl_digest, der, (size_t)dl);
+        OPENSSL_free(der);
+        if (tkm_failed(rc)) goto out;
+    }
     char icn[64];
     attest_name_cn(X509_get_issuer_name(cert), icn, sizeof icn);
     c->snp.is_vlek = strncmp(icn, "SEV-VLEK-", 9) == 0;
     c->snp.cert = cert;
+    c->snp.crl = crl;
     cert = NULL;
+    crl = NULL;
     *out = c;
     c = NULL;
     rc = TKM_RC_OK;
 out:
     X509_free(cert);
-    if (sk) sk_X509_pop_free(sk, X509_free);
+    X509_CRL_free(crl);
     free(c);
     return rc;
 }
@@ -566,5 +623,6 @@ void tkm_collateral_free(tkm_collateral *c) {
     if (!c) return;
     dcap_coll_free(&c->dcap);
     X509_free(c->snp.cert);
+    X509_CRL_free(c->snp.crl);
     free(c);
 }

@@ -90,6 +90,13 @@ void tkm_collateral_info_get(const tkm_collateral *c, tkm_collateral_info *out) 
         out->is_vlek = s->is_vlek;
         int64_t na = 0;
         out->next_update = attest_asn1_time_unix(X509_get0_notAfter(s->cert), &na) ? na : 0;
+        crl_next(s->crl, &out->next_update);
+        out->has_crl = s->crl != NULL;
+        if (s->crl) {
+            out->crl_next_update = INT64_MAX;
+            crl_next(s->crl, &out->crl_next_update);
+            if (out->crl_next_update == INT64_MAX) out->crl_next_update = 0;
+        }
         return;
     }
     const attest_dcap_coll *d = &c->dcap;

@@ -10,43 +10,30 @@
 
 /* ---- RSA-PSS (SHA-384, MGF1-SHA-384, salt 48) certificate signatures: AMD ARK/ASK/ASVK/VCEK ---- */
 
-int attest_pss_verify_cert(X509 *cert, EVP_PKEY *issuer, char *detail, size_t cap) {
+/* The first element (TBSCertificate / TBSCertList) of a signed DER SEQUENCE, verified with fixed PSS parameters. */
+static int pss_verify_tbs(const uint8_t *der, size_t len, const ASN1_BIT_STRING *sig, EVP_PKEY *issuer, char *detail,
+                          size_t cap) {
     int ok = 0;
-    unsigned char *der = NULL;
     EVP_MD_CTX *mc = NULL;
     EVP_PKEY_CTX *pc = NULL;
-    if (X509_get_signature_nid(cert) != NID_rsassaPss) {
-        snprintf(detail, cap, "signature algorithm is not RSASSA-PSS");
-        goto out;
-    }
-    if (!issuer || EVP_PKEY_get_base_id(issuer) != EVP_PKEY_RSA) {
+    if (!issuer || (EVP_PKEY_get_base_id(issuer) != EVP_PKEY_RSA && EVP_PKEY_get_base_id(issuer) != EVP_PKEY_RSA_PSS)) {
         /* AMD keys are rsaEncryption keys used with PSS */
-        if (!issuer || EVP_PKEY_get_base_id(issuer) != EVP_PKEY_RSA_PSS) {
-            snprintf(detail, cap, "issuer key is not RSA");
-            goto out;
-        }
-    }
-    int l = i2d_X509(cert, &der);
-    if (l <= 0) {
-        snprintf(detail, cap, "cannot encode certificate");
+        snprintf(detail, cap, "issuer key is not RSA");
         goto out;
     }
     tkm_rd r, outer, tbs;
-    tkm_rd_init(&r, der, (size_t)l);
+    tkm_rd_init(&r, der, len);
     if (tkm_failed(attest_der_expect(&r, 0x30, &outer))) {
-        snprintf(detail, cap, "certificate is not a DER SEQUENCE");
+        snprintf(detail, cap, "not a DER SEQUENCE");
         goto out;
     }
     size_t s0 = outer.off;
     if (tkm_failed(attest_der_expect(&outer, 0x30, &tbs))) {
-        snprintf(detail, cap, "certificate has no TBSCertificate");
+        snprintf(detail, cap, "no signed TBS part");
         goto out;
     }
     const uint8_t *tbs_p = outer.p + s0;
     size_t tbs_len = outer.off - s0;
-    const ASN1_BIT_STRING *sig;
-    const X509_ALGOR *alg;
-    X509_get0_signature(&sig, &alg, cert);
     mc = EVP_MD_CTX_new();
     if (!mc || EVP_DigestVerifyInit(mc, &pc, EVP_sha384(), NULL, issuer) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) != 1 ||
@@ -63,6 +50,45 @@ int attest_pss_verify_cert(X509 *cert, EVP_PKEY *issuer, char *detail, size_t ca
 out:
     ERR_clear_error();
     EVP_MD_CTX_free(mc);
+    return ok;
+}
+
+int attest_pss_verify_cert(X509 *cert, EVP_PKEY *issuer, char *detail, size_t cap) {
+    if (X509_get_signature_nid(cert) != NID_rsassaPss) {
+        snprintf(detail, cap, "signature algorithm is not RSASSA-PSS");
+        return 0;
+    }
+    unsigned char *der = NULL;
+    int l = i2d_X509(cert, &der);
+    if (l <= 0) {
+        ERR_clear_error();
+        snprintf(detail, cap, "cannot encode certificate");
+        return 0;
+    }
+    const ASN1_BIT_STRING *sig;
+    const X509_ALGOR *alg;
+    X509_get0_signature(&sig, &alg, cert);
+    int ok = pss_verify_tbs(der, (size_t)l, sig, issuer, detail, cap);
+    OPENSSL_free(der);
+    return ok;
+}
+
+int attest_pss_verify_crl(X509_CRL *crl, EVP_PKEY *issuer, char *detail, size_t cap) {
+    if (X509_CRL_get_signature_nid(crl) != NID_rsassaPss) {
+        snprintf(detail, cap, "signature algorithm is not RSASSA-PSS");
+        return 0;
+    }
+    unsigned char *der = NULL;
+    int l = i2d_X509_CRL(crl, &der);
+    if (l <= 0) {
+        ERR_clear_error();
+        snprintf(detail, cap, "cannot encode CRL");
+        return 0;
+    }
+    const ASN1_BIT_STRING *sig;
+    const X509_ALGOR *alg;
+    X509_CRL_get0_signature(crl, &sig, &alg);
+    int ok = pss_verify_tbs(der, (size_t)l, sig, issuer, detail, cap);
     OPENSSL_free(der);
     return ok;
 }

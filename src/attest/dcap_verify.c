@@ -58,6 +58,7 @@ static void check_pck(tkm_attest_ctx *ctx, const tkm_dcap_quote *q, const attest
         attest_check(res, "pck.chain", 1, "%s (cached outcome for these chain bytes)", ce.detail);
         attest_check(res, "pck.extension", 1, "FMSPC %s, PCESVN %u", hex8(ce.pck.fmspc, 6, (char[16]){0}), ce.pck.pce_svn);
         attest_check(res, "pck.crl", 1, "%s (cached)", ce.crl_detail);
+        res->revocation = TKM_REVOCATION_CHECKED;
         st->have_leaf = 1;
         st->leaf_pub = ce.leaf_pub;
         ce.leaf_pub = NULL;
@@ -75,6 +76,7 @@ static void check_pck(tkm_attest_ctx *ctx, const tkm_dcap_quote *q, const attest
         attest_check(res, "pck.chain", 0, "PCK certificate chain does not parse: %s", tkm_err_detail());
         attest_check(res, "pck.extension", 0, "not evaluated: no PCK certificate");
         attest_check(res, "pck.crl", 0, "not evaluated: no PCK certificate chain");
+        res->revocation = TKM_REVOCATION_NOT_CHECKED;
         return;
     }
     X509 *leaf = sk_X509_value(chain, 0);
@@ -101,9 +103,12 @@ static void check_pck(tkm_attest_ctx *ctx, const tkm_dcap_quote *q, const attest
         attest_check(res, "pck.extension", 0, "PCK certificate SGX extension: %s", tkm_err_detail());
     if (!dc) {
         attest_check(res, "pck.crl", 0, "not evaluated: no collateral (root CA and PCK CRLs)");
+        res->revocation = TKM_REVOCATION_NOT_CHECKED;
     } else {
         crl_ok = attest_intel_chain_verify(ctx, chain, dc->root_crl, dc->pck_crl, at, d, sizeof d, &lo2, &hi2);
         attest_check(res, "pck.crl", crl_ok, "%s", d);
+        res->revocation = crl_ok ? TKM_REVOCATION_CHECKED
+                                 : strstr(d, "revoked") ? TKM_REVOCATION_REVOKED : TKM_REVOCATION_FAILED;
         snprintf(ce.crl_detail, sizeof ce.crl_detail, "%s", d);
     }
     if (chain_ok && crl_ok && st->pck_ok && keyed && st->leaf_pub) {

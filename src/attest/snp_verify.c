@@ -7,8 +7,11 @@
  */
 #include "attest_int.h"
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <string.h>
+#include <time.h>
 
 #include "../crypto/crypto.h"
 
@@ -28,6 +31,112 @@ static int valid_at(X509 *c, int64_t at, char *why, size_t cap) {
     }
     snprintf(why, cap, "valid at the verification time");
     return 1;
+}
+
+/* ---- the AMD KDS CRL ---- */
+
+static void fmt_day(char *out, size_t cap, int64_t t) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%d", &tm) == 0) snprintf(out, cap, "?");
+}
+
+static void fmt_serial(char *out, size_t cap, const ASN1_INTEGER *a) {
+    BIGNUM *bn = ASN1_INTEGER_to_BN(a, NULL);
+    char *h = bn ? BN_bn2hex(bn) : NULL;
+    snprintf(out, cap, "%.40s", h ? h : "?");
+    OPENSSL_free(h);
+    BN_free(bn);
+    ERR_clear_error();
+}
+
+/* Issuer name, signature and dates. Returns 1 good; detail says why not. */
+static int crl_auth(X509_CRL *crl, X509 *ark, int64_t at, int64_t *this_up, int64_t *next_up, char *d, size_t cap) {
+    char cn[64], why[100], a[16], b[16];
+    *this_up = *next_up = 0;
+    attest_name_cn(X509_CRL_get_issuer(crl), cn, sizeof cn);
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ark)) != 0) {
+        char want[64];
+        attest_name_cn(X509_get_subject_name(ark), want, sizeof want);
+        snprintf(d, cap, "CRL issued by \"%s\", not by the built-in %s", cn, want);
+        return 0;
+    }
+    if (!attest_pss_verify_crl(crl, X509_get0_pubkey(ark), why, sizeof why)) {
+        snprintf(d, cap, "CRL of %s: %s", cn, why);
+        return 0;
+    }
+    const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
+    if (!attest_asn1_time_unix(X509_CRL_get0_lastUpdate(crl), this_up) || !nu ||
+        !attest_asn1_time_unix(nu, next_up)) {
+        snprintf(d, cap, "CRL of %s: unreadable or missing thisUpdate/nextUpdate", cn);
+        return 0;
+    }
+    fmt_day(a, sizeof a, *this_up);
+    fmt_day(b, sizeof b, *next_up);
+    if (at < *this_up || at >= *next_up) {
+        snprintf(d, cap, "CRL of %s (%s..%s) is %s at the verification time", cn, a, b,
+                 at < *this_up ? "not yet valid" : "expired");
+        return 0;
+    }
+    snprintf(d, cap, "CRL of %s (%s..%s), RSA-PSS signature valid", cn, a, b);
+    return 1;
+}
+
+int attest_snp_crl_lists(X509_CRL *crl, X509 *mid, X509 *leaf, char *d, size_t cap) {
+    STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
+    int n = rev ? sk_X509_REVOKED_num(rev) : 0;
+    X509_NAME *owned = NULL;
+    const X509_NAME *cur = X509_CRL_get_issuer(crl);
+    int res = 0;
+    size_t used = strnlen(d, cap);
+    for (int i = 0; i < n && res == 0; i++) {
+        X509_REVOKED *e = sk_X509_REVOKED_value(rev, i);
+        int crit = -1;
+        GENERAL_NAMES *gn = X509_REVOKED_get_ext_d2i(e, NID_certificate_issuer, &crit, NULL);
+        if (!gn && crit != -1) {
+            snprintf(d + used, cap - used, "; entry %d has an unreadable certificateIssuer", i);
+            res = -1;
+            break;
+        }
+        if (gn) {
+            X509_NAME_free(owned);
+            owned = NULL;
+            for (int k = 0; k < sk_GENERAL_NAME_num(gn) && !owned; k++) {
+                GENERAL_NAME *g = sk_GENERAL_NAME_value(gn, k);
+                if (g->type == GEN_DIRNAME) owned = X509_NAME_dup(g->d.directoryName);
+            }
+            GENERAL_NAMES_free(gn);
+            cur = owned; /* NULL: not a directory name, matches none of ours */
+        }
+        const ASN1_INTEGER *sn = X509_REVOKED_get0_serialNumber(e);
+        X509 *hit = NULL;
+        if (cur && X509_NAME_cmp(cur, X509_get_issuer_name(mid)) == 0 && ASN1_INTEGER_cmp(sn, X509_get0_serialNumber(mid)) == 0)
+            hit = mid;
+        else if (cur && X509_NAME_cmp(cur, X509_get_issuer_name(leaf)) == 0 &&
+                 ASN1_INTEGER_cmp(sn, X509_get0_serialNumber(leaf)) == 0)
+            hit = leaf;
+        if (hit) {
+            char cn[64], ser[48];
+            attest_name_cn(X509_get_subject_name(hit), cn, sizeof cn);
+            fmt_serial(ser, sizeof ser, sn);
+            snprintf(d + used, cap - used, "; REVOKED: %s certificate serial %s is listed", cn, ser);
+            res = 1;
+        }
+    }
+    if (res == 0) snprintf(d + used, cap - used, "; %d entries, none for this chain", n);
+    X509_NAME_free(owned);
+    ERR_clear_error();
+    return res;
+}
+
+int attest_snp_crl_eval(X509_CRL *crl, X509 *ark, X509 *mid, X509 *leaf, int64_t at, int *revoked, char *detail,
+                        size_t cap) {
+    int64_t tu, nu;
+    *revoked = 0;
+    if (!crl_auth(crl, ark, at, &tu, &nu, detail, cap)) return 0;
+    int l = attest_snp_crl_lists(crl, mid, leaf, detail, cap);
+    *revoked = l == 1;
+    return l == 0;
 }
 
 /* TCB_VERSION components: Milan/Genoa bl=0 tee=1 snp=6 ucode=7; Turin fmc=0 bl=1 tee=2 snp=3 ucode=7. */
@@ -58,6 +167,7 @@ void attest_verify_snp(tkm_attest_ctx *ctx, const tkm_evidence *ev, const tkm_co
                        tkm_appraisal *res) {
     const tkm_snp_report *s = tkm_evidence_snp(ev);
     char d[96], why[64];
+    res->revocation = TKM_REVOCATION_NOT_CHECKED;
 
     /* 1. report format rules that are not layout */
     unsigned key_sel = TKM_SNP_SIGNING_KEY(s->flags);
@@ -133,6 +243,41 @@ void attest_verify_snp(tkm_attest_ctx *ctx, const tkm_evidence *ev, const tkm_co
                 attest_cache_put(ctx, &ce);
             }
         }
+    }
+
+    /* 3b. revocation: the product's AMD KDS CRL (signed by the ARK) lists neither the ASK/ASVK nor the VCEK/VLEK */
+    if (!sc->crl) {
+        attest_check(res, "snp.crl", 0, "not evaluated: no AMD CRL in the collateral (KDS /%s/v1/%s/crl)",
+                     sc->is_vlek ? "vlek" : "vcek", p ? p->product : "{product}");
+    } else if (!p) {
+        res->revocation = TKM_REVOCATION_FAILED;
+        attest_check(res, "snp.crl", 0, "not evaluated: unknown product");
+    } else {
+        X509 *mid = sc->is_vlek ? p->asvk : p->ask;
+        char cd[TKM_CHECK_DETAIL_LEN];
+        uint8_t key[32];
+        tkm_iov iov[3] = {{"snp-crl", 7}, {sc->crl_digest, 32}, {p->product, strlen(p->product)}};
+        attest_cache_entry ce;
+        int auth;
+        if (tkm_ok(tkm_sha256_v(key, iov, 3)) && attest_cache_get(ctx, key, at, &ce)) {
+            snprintf(cd, sizeof cd, "%.150s (cached)", ce.detail);
+            attest_cache_entry_release(&ce);
+            auth = 1;
+        } else {
+            int64_t tu, nu;
+            auth = crl_auth(sc->crl, p->ark, at, &tu, &nu, cd, sizeof cd);
+            if (auth) {
+                memset(&ce, 0, sizeof ce);
+                memcpy(ce.key, key, 32);
+                ce.lo = tu; /* boundary times are recomputed */
+                ce.hi = nu;
+                snprintf(ce.detail, sizeof ce.detail, "%s", cd);
+                attest_cache_put(ctx, &ce);
+            }
+        }
+        int l = auth ? attest_snp_crl_lists(sc->crl, mid, sc->cert, cd, sizeof cd) : -1;
+        res->revocation = l == 0 ? TKM_REVOCATION_CHECKED : l == 1 ? TKM_REVOCATION_REVOKED : TKM_REVOCATION_FAILED;
+        attest_check(res, "snp.crl", l == 0, "%s", cd);
     }
 
     /* 4. the certificate kind matches the report's signing key, the product matches the CPU */

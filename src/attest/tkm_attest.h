@@ -74,11 +74,26 @@ typedef struct {
 
 typedef enum { TKM_VERDICT_INVALID = 0, TKM_VERDICT_VALID = 1 } tkm_verdict;
 
+/*
+ * Whether the certificate chain behind the evidence was checked against its
+ * vendor's revocation lists (SGX/TDX: "pck.crl"; SNP: "snp.crl").
+ */
+typedef enum {
+    TKM_REVOCATION_NOT_APPLICABLE = 0, /* sim evidence, or appraisal stopped before the chain */
+    TKM_REVOCATION_NOT_CHECKED = 1,    /* no CRL given: the check failed as "not evaluated" */
+    TKM_REVOCATION_CHECKED = 2,        /* the CRLs are authentic, current and list none of the chain */
+    TKM_REVOCATION_REVOKED = 3,        /* a certificate of the chain is listed */
+    TKM_REVOCATION_FAILED = 4,         /* a CRL was given but is unusable (signature, issuer, dates) */
+} tkm_revocation;
+/* Returns: "not_applicable", "not_checked", "checked", "revoked", "failed". */
+TKM_API const char *tkm_revocation_name(tkm_revocation r);
+
 typedef struct {
     tkm_verdict verdict; /* VALID only when every check passed */
     tkm_platform platform;
     int simulated; /* sim evidence: never proof of isolation */
     tkm_tcb_status tcb_status;
+    tkm_revocation revocation;
     size_t n_advisories;
     char advisory_ids[TKM_APPRAISAL_MAX_ADVISORIES][TKM_ADVISORY_ID_LEN];
     uint8_t measurement[48];
@@ -94,8 +109,9 @@ TKM_API const tkm_check *tkm_appraisal_find(const tkm_appraisal *res, const char
 /* Returns: the first failed check, or NULL. */
 TKM_API const tkm_check *tkm_appraisal_first_failure(const tkm_appraisal *res) TKM_NONNULL(1);
 /*
- * Result JSON: {verdict, platform, simulated, tcbStatus, advisoryIds, measurement,
- * reportData, debug, checks:[{name, ok, detail}]}. Out: *out (caller json_decref's).
+ * Result JSON: {verdict, platform, simulated, tcbStatus, revocation, advisoryIds,
+ * measurement, reportData, debug, checks:[{name, ok, detail}]} (revocation:
+ * tkm_revocation_name). Out: *out (caller json_decref's).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_appraisal_to_json(const tkm_appraisal *res, json_t **out)
     TKM_NONNULL(1, 2);
@@ -130,7 +146,14 @@ typedef struct tkm_collateral tkm_collateral;
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_dcap_collateral_parse(tkm_collateral **out, const uint8_t *json,
                                                          size_t len) TKM_NONNULL(1);
-/* AMD: the VCEK or VLEK certificate, DER or PEM (exactly one certificate). */
+/*
+ * AMD: the VCEK or VLEK certificate, optionally with the AMD KDS CRL of its
+ * product ({kds}/vcek/v1/{product}/crl, or .../vlek/v1/... for a VLEK):
+ *   DER: the certificate, optionally followed directly by the DER CRL;
+ *   PEM: exactly one CERTIFICATE block and at most one X509 CRL block, in
+ *        either order, whitespace between them.
+ * The CRL is only parsed here; the "snp.crl" check verifies it at appraisal.
+ */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_snp_collateral_parse(tkm_collateral **out, const uint8_t *buf,
                                                         size_t len) TKM_NONNULL(1);
 /* Returns: TKM_PLATFORM_SGX for Intel collateral (SGX and TDX alike), TKM_PLATFORM_SNP for AMD. */
@@ -183,8 +206,10 @@ typedef struct {
     size_t hwid_len;      /* 0 (VLEK), 8 (Turin) or 64 */
     tkm_snp_tcb tcb;
     int is_vlek;
+    int has_crl;          /* the AMD CRL came with the certificate */
+    int64_t crl_next_update; /* its nextUpdate (0 without a CRL) */
     /* both: Intel = earliest nextUpdate of TCB info, QE identity, root CA CRL and PCK CRL;
-     * AMD = the certificate's notAfter */
+     * AMD = the certificate's notAfter, or the CRL's nextUpdate when earlier */
     int64_t next_update;
 } tkm_collateral_info;
 
@@ -217,8 +242,10 @@ typedef struct {
 /*
  * Verify the evidence and appraise it under policy (NULL = the default
  * "authenticity only" rules of `teekm evidence verify` without --policy).
- * coll: Intel collateral for SGX/TDX, a VCEK/VLEK for SNP, NULL for sim (or
- * when none is available: the collateral checks then fail).
+ * coll: Intel collateral for SGX/TDX, a VCEK/VLEK (with the AMD CRL) for SNP,
+ * NULL for sim (or when none is available: the collateral checks then fail).
+ * SNP without a CRL: "snp.crl" fails as "not evaluated" and res->revocation
+ * is TKM_REVOCATION_NOT_CHECKED (never presented as passed).
  * Returns: OK when the appraisal ran (read res->verdict); TKM_ERR_NOMEM or
  * TKM_ERR_INTERNAL otherwise. res is fully overwritten.
  */

@@ -94,6 +94,62 @@ static long b64_decode(uint8_t *out, size_t cap, const uint8_t *in, size_t n) {
     return (long)o;
 }
 
+/*
+ * One PEM block at *pos (leading whitespace skipped): "-----BEGIN CERTIFICATE-----"
+ * or "-----BEGIN X509 CRL-----" with its matching END line.
+ */
+tkm_rc attest_pem_next(const uint8_t *pem, size_t len, size_t *pos, int *kind, uint8_t **der, size_t *der_len) {
+    static const struct {
+        const char *begin, *end;
+        int kind;
+    } labels[2] = {{"-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----", ATTEST_PEM_CERT},
+                   {"-----BEGIN X509 CRL-----", "-----END X509 CRL-----", ATTEST_PEM_CRL}};
+    *kind = ATTEST_PEM_NONE;
+    *der = NULL;
+    *der_len = 0;
+    size_t i = *pos;
+    while (i < len && pem_ws(pem[i])) i++;
+    if (i == len) {
+        *pos = i;
+        return TKM_RC_OK;
+    }
+    int l = -1;
+    for (int k = 0; k < 2 && l < 0; k++) {
+        size_t bl = strlen(labels[k].begin);
+        if (len - i >= bl && memcmp(pem + i, labels[k].begin, bl) == 0) l = k;
+    }
+    if (l < 0) {
+        tkm_err_detail_set("PEM: unexpected text at offset %zu (only CERTIFICATE and X509 CRL blocks)", i);
+        TKM_ENSURE(0, TKM_ERR_X509);
+    }
+    i += strlen(labels[l].begin);
+    size_t el = strlen(labels[l].end), start = i, end = 0;
+    for (size_t j = i; j + el <= len; j++)
+        if (pem[j] == '-') {
+            if (memcmp(pem + j, labels[l].end, el) != 0) break; /* any other dash line: malformed */
+            end = j;
+            break;
+        }
+    if (!end) {
+        tkm_err_detail_set("PEM: block at offset %zu without its END line", start);
+        TKM_ENSURE(0, TKM_ERR_X509);
+    }
+    size_t cap = (end - start) / 4 * 3 + 3;
+    uint8_t *d = malloc(cap);
+    if (!d) return TKM_RC(TKM_ERR_NOMEM);
+    long dl = b64_decode(d, cap, pem + start, end - start);
+    if (dl <= 0) {
+        free(d);
+        tkm_err_detail_set("PEM: bad base64 in the block at offset %zu", start);
+        TKM_ENSURE(0, TKM_ERR_X509);
+    }
+    *kind = labels[l].kind;
+    *der = d;
+    *der_len = (size_t)dl;
+    *pos = end + el;
+    return TKM_RC_OK;
+}
+
 tkm_rc attest_pem_chain_parse(STACK_OF(X509) **out, const uint8_t *pem, size_t len, int max) {
     *out = NULL;
     tkm_rc rc = TKM_RC(TKM_ERR_X509);

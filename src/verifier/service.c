@@ -394,12 +394,13 @@ static void h_attest(tkm_verifier *v, const tkm_vreq *req, int *status, json_t *
     char coll_note[200] = "";
     int coll_ok = 1;
     if (vcekn) {
-        rc = tkm_snp_collateral_parse(&own_coll, vcekb, vcekn);
+        char crl_note[140];
+        rc = tkm_vcoll_snp_collateral(v->coll, vcekb, vcekn, req->now, &own_coll, crl_note, sizeof crl_note);
         if (tkm_failed(rc)) {
             coll_ok = 0;
             snprintf(coll_note, sizeof coll_note, "the VCEK/VLEK sent with the request does not parse: %s", tkm_err_detail());
         } else {
-            snprintf(coll_note, sizeof coll_note, "VCEK/VLEK sent with the request");
+            snprintf(coll_note, sizeof coll_note, "VCEK/VLEK sent with the request%s%s", crl_note[0] ? "; " : "", crl_note);
         }
     } else if (plat != TKM_PLATFORM_SIM) {
         const char *src;

@@ -23,14 +23,18 @@
  *   (Turin: fmcSPL too, and hwid = the first 8 bytes of CHIP_ID) → DER certificate,
  *   whose hwID and TCB must be the ones asked for. The product comes from the
  *   report's CPUID (report v3+); for older reports snpProducts are tried in turn.
- *   AMD's ARK/ASK are built into attest; the KDS cert_chain and CRL endpoints
- *   are not used (see docs/verifier.md).
- *
+ *   GET {kds}/vcek/v1/{product}/crl → the product's CRL (DER; PEM or hex text
+ *   accepted too), signed by the ARK; kept per product until its nextUpdate and
+ *   appended to every VCEK of that product (collateral = VCEK DER ‖ CRL DER, see
+ *   tkm_snp_collateral_parse), so appraisal can run the "snp.crl" check. A CRL
+ *   that cannot be fetched fails the fetch (no VCEK without its CRL is cached).
+ *   AMD's ARK/ASK are built into attest; the KDS cert_chain endpoint is not used.
  * Caching: parsed collateral is kept in memory (at most 64 entries, least
  * recently used evicted) and its source bytes on disk under cache_dir (files
  * named by SHA-256 of the lookup key, written atomically). An Intel entry is
  * fresh until the earliest nextUpdate of its TCB info, QE identity and CRLs; an
- * AMD entry until the certificate's notAfter. A stale entry is refetched; when
+ * AMD entry until the earlier of the certificate's notAfter and the CRL's
+ * nextUpdate. A stale entry is refetched; when
  * that fails the stale entry is still returned (appraisal then names the
  * expired item) and the key is not retried for 60 seconds. Files given in the
  * configuration are used as they are, never refetched.
@@ -52,7 +56,7 @@
 #include "../core/core.h"
 
 typedef struct {
-    const char *const *files; /* offline collateral: Intel JSON or AMD VCEK/VLEK (DER/PEM) */
+    const char *const *files; /* offline collateral: Intel JSON or AMD VCEK/VLEK (+ CRL), see tkm_snp_collateral_parse */
     size_t n_files;
     const char *pccs_url;        /* https://host[:port][/prefix], NULL = no Intel fetching */
     const char *root_ca_crl_url; /* NULL = {pccs_url}/sgx/certification/v4/rootcacrl */
@@ -92,6 +96,20 @@ TKM_API void tkm_vcoll_release(tkm_vcoll_ref *r);
 /* Counters for tests and metrics: HTTP fetches made, memory hits, disk hits. */
 TKM_API void tkm_vcoll_stats(tkm_vcoll *p, uint64_t *fetches, uint64_t *memory_hits, uint64_t *disk_hits)
     TKM_NONNULL(1, 2, 3, 4);
+
+/*
+ * A VCEK/VLEK sent with a request: parsed like tkm_snp_collateral_parse;
+ * when it carries no CRL, is DER and a KDS is configured, the product's CRL
+ * (VCEK: {kds}/vcek/v1/{product}/crl, VLEK: {kds}/vlek/v1/{product}/crl; the
+ * same per-product memo as tkm_vcoll_get) is appended. A CRL that cannot be
+ * had is not an error: the certificate is returned alone (the appraisal's
+ * snp.crl then fails as not evaluated) and note says why.
+ * Out: *out (free with tkm_collateral_free), note (NUL-terminated, may be "").
+ * Returns: OK; TKM_ERR_X509 / TKM_ERR_COLLATERAL (the bytes do not parse); TKM_ERR_NOMEM.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_vcoll_snp_collateral(tkm_vcoll *p, const uint8_t *cert, size_t len, int64_t now,
+                                                        tkm_collateral **out, char *note, size_t note_cap)
+    TKM_NONNULL(1, 5);
 
 /* ---- building blocks, exposed for tests and fuzzing ---- */
 

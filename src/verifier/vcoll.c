@@ -31,7 +31,16 @@ typedef struct {
     uint64_t lru;
 } entry;
 
+/* The AMD KDS CRL of one product (DER), kept until its nextUpdate; guarded by fetch_mu. */
+typedef struct {
+    char product[24]; /* "vcek/Milan", "vlek/Genoa", … */
+    uint8_t *der;
+    size_t len;
+    int64_t next_update;
+} crl_memo;
+
 struct tkm_vcoll {
+    crl_memo crl[4];
     pthread_mutex_t mu;       /* entries and counters */
     pthread_mutex_t fetch_mu; /* one fetch at a time */
     entry e[CACHE_SLOTS];
@@ -361,6 +370,7 @@ void tkm_vcoll_free(tkm_vcoll *p) {
     free(p->cache_dir);
     for (size_t i = 0; i < p->n_products; i++) free(p->products[i]);
     free(p->products);
+    for (size_t i = 0; i < sizeof p->crl / sizeof p->crl[0]; i++) free(p->crl[i].der);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->fetch_mu);
     free(p);
@@ -501,6 +511,8 @@ static void disk_path(char *out, size_t cap, const tkm_vcoll *p, const char *key
 static int64_t fresh_until_of(const tkm_collateral *c) {
     tkm_collateral_info in;
     tkm_collateral_info_get(c, &in);
+    /* an AMD entry without its CRL (a disk cache written before CRLs were fetched) is never fresh: refetched */
+    if (in.vendor == TKM_PLATFORM_SNP && !in.has_crl) return 0;
     return in.next_update;
 }
 
@@ -626,7 +638,69 @@ out:
     return rc;
 }
 
-static tkm_rc fetch_amd(tkm_vcoll *p, const char *product, const tkm_collateral_id *id, uint8_t **out,
+/*
+ * The product's CRL as DER: from the memo while before its nextUpdate, else
+ * GET {kds}/vcek/v1/{product}/crl (VLEK: {kds}/vlek/v1/{product}/crl). vcek:
+ * a DER certificate of that product, used to read the CRL's nextUpdate.
+ * Call with fetch_mu held. *der stays owned by the memo (valid until the next call).
+ */
+static tkm_rc amd_crl(tkm_vcoll *p, const char *product, int vlek, const uint8_t *vcek, size_t vcek_len, int64_t now,
+                      const uint8_t **der, size_t *der_len) {
+    char mk[24];
+    snprintf(mk, sizeof mk, "%s/%.15s", vlek ? "vlek" : "vcek", product);
+    crl_memo *m = NULL;
+    for (size_t i = 0; i < sizeof p->crl / sizeof p->crl[0] && !m; i++)
+        if (strcmp(p->crl[i].product, mk) == 0) m = &p->crl[i];
+    for (size_t i = 0; i < sizeof p->crl / sizeof p->crl[0] && !m; i++)
+        if (!p->crl[i].product[0]) m = &p->crl[i];
+    if (!m) m = &p->crl[0]; /* more kinds than slots: reuse */
+    if (m->der && strcmp(m->product, mk) == 0 && now < m->next_update) {
+        *der = m->der;
+        *der_len = m->len;
+        return TKM_RC_OK;
+    }
+    char url[600];
+    snprintf(url, sizeof url, "%s/%s/v1/%s/crl", p->kds, vlek ? "vlek" : "vcek", product);
+    vhttp_resp r;
+    TKM_TRY(get_ok(p, url, NULL, &r));
+    uint8_t *crl = NULL, *both = NULL;
+    size_t crl_len = 0;
+    tkm_rc rc = tkm_vcoll_crl_to_der(&crl, &crl_len, r.body, r.len);
+    vhttp_resp_free(&r);
+    if (tkm_failed(rc)) {
+        tkm_err_detail_set("GET %.200s: %s", url, tkm_err_detail());
+        return rc;
+    }
+    /* its nextUpdate, read by parsing it together with the VCEK (the CRL itself is verified at appraisal) */
+    tkm_collateral *c = NULL;
+    if (!(both = malloc(vcek_len + crl_len))) {
+        free(crl);
+        return TKM_RC(TKM_ERR_NOMEM);
+    }
+    memcpy(both, vcek, vcek_len);
+    memcpy(both + vcek_len, crl, crl_len);
+    rc = tkm_snp_collateral_parse(&c, both, vcek_len + crl_len);
+    free(both);
+    if (tkm_failed(rc)) {
+        free(crl);
+        tkm_err_detail_set("GET %.200s: %s", url, tkm_err_detail());
+        return rc;
+    }
+    tkm_collateral_info in;
+    tkm_collateral_info_get(c, &in);
+    tkm_collateral_free(c);
+    free(m->der);
+    snprintf(m->product, sizeof m->product, "%s", mk);
+    m->der = crl;
+    m->len = crl_len;
+    m->next_update = in.crl_next_update;
+    *der = m->der;
+    *der_len = m->len;
+    return TKM_RC_OK;
+}
+
+/* The VCEK (DER, as KDS serves it) directly followed by the product's CRL (DER): one SNP collateral. */
+static tkm_rc fetch_amd(tkm_vcoll *p, const char *product, const tkm_collateral_id *id, int64_t now, uint8_t **out,
                         size_t *out_len) {
     *out = NULL;
     *out_len = 0;
@@ -643,10 +717,71 @@ static tkm_rc fetch_amd(tkm_vcoll *p, const char *product, const tkm_collateral_
                  t.bl, t.tee, t.snp, t.ucode);
     vhttp_resp r;
     TKM_TRY(get_ok(p, url, NULL, &r));
-    *out = r.body;
-    *out_len = r.len;
-    r.body = NULL;
+    if (r.len == 0 || r.body[0] != 0x30) {
+        tkm_err_detail_set("GET %.200s: the VCEK is not DER", url);
+        vhttp_resp_free(&r);
+        TKM_ENSURE(0, TKM_ERR_COLLATERAL);
+    }
+    const uint8_t *crl;
+    size_t crl_len;
+    tkm_rc rc = amd_crl(p, product, 0, r.body, r.len, now, &crl, &crl_len);
+    uint8_t *b = tkm_ok(rc) ? malloc(r.len + crl_len) : NULL;
+    if (tkm_ok(rc) && !b) rc = TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) {
+        memcpy(b, r.body, r.len);
+        memcpy(b + r.len, crl, crl_len);
+        *out = b;
+        *out_len = r.len + crl_len;
+    }
     vhttp_resp_free(&r);
+    return rc;
+}
+
+tkm_rc tkm_vcoll_snp_collateral(tkm_vcoll *p, const uint8_t *cert, size_t len, int64_t now, tkm_collateral **out,
+                                 char *note, size_t note_cap) {
+    *out = NULL;
+    if (note_cap) note[0] = 0;
+    tkm_collateral *c = NULL;
+    TKM_TRY(tkm_snp_collateral_parse(&c, cert, len));
+    tkm_collateral_info in;
+    tkm_collateral_info_get(c, &in);
+    if (in.has_crl || !p->kds || len == 0 || cert[0] != 0x30) {
+        if (!in.has_crl && note_cap)
+            snprintf(note, note_cap, "%s", p->kds ? "no AMD CRL attached: the certificate is not DER" : "no kdsUrl configured for the AMD CRL");
+        *out = c;
+        return TKM_RC_OK;
+    }
+    char product[32];
+    snprintf(product, sizeof product, "%s", in.product);
+    product[strcspn(product, "-")] = 0; /* "Milan-B0" → "Milan" */
+    const uint8_t *crl = NULL;
+    size_t crl_len = 0;
+    uint8_t *both = NULL;
+    pthread_mutex_lock(&p->fetch_mu);
+    tkm_rc rc = amd_crl(p, product, in.is_vlek, cert, len, now, &crl, &crl_len);
+    if (tkm_ok(rc) && !(both = malloc(len + crl_len))) rc = TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) {
+        memcpy(both, cert, len);
+        memcpy(both + len, crl, crl_len);
+    }
+    pthread_mutex_unlock(&p->fetch_mu);
+    tkm_collateral *with = NULL;
+    if (tkm_ok(rc)) rc = tkm_snp_collateral_parse(&with, both, len + crl_len);
+    free(both);
+    if (tkm_failed(rc)) {
+        if (rc.code == TKM_ERR_NOMEM) {
+            tkm_collateral_free(c);
+            return rc;
+        }
+        /* the certificate is still appraised; snp.crl then fails as not evaluated */
+        if (note_cap) snprintf(note, note_cap, "AMD CRL unavailable: %s", tkm_err_detail());
+        tkm_log(TKM_LOG_WARN, "collateral", "AMD CRL for %s %s: %s", product, in.is_vlek ? "VLEK" : "VCEK", tkm_err_detail());
+        *out = c;
+        return TKM_RC_OK;
+    }
+    tkm_collateral_free(c);
+    if (note_cap) snprintf(note, note_cap, "AMD %s CRL attached", product);
+    *out = with;
     return TKM_RC_OK;
 }
 
@@ -821,7 +956,7 @@ tkm_rc tkm_vcoll_get(tkm_vcoll *p, const tkm_evidence *ev, int64_t now, tkm_vcol
             note(tried, sizeof tried, "report signed by a VLEK: send the VLEK with the request");
             continue;
         }
-        tkm_rc fr = cs[k].product ? fetch_amd(p, cs[k].product, &id, &buf, &len) : fetch_intel(p, &id, &buf, &len);
+        tkm_rc fr = cs[k].product ? fetch_amd(p, cs[k].product, &id, now, &buf, &len) : fetch_intel(p, &id, &buf, &len);
         tkm_collateral *c = NULL;
         if (tkm_ok(fr)) fr = parse_for_key(&c, key, buf, len);
         if (tkm_failed(fr)) {

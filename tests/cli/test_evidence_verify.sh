@@ -30,19 +30,34 @@ rc=0; teekm evidence verify "$V/dcap-qvl/sgx_quote" --collateral "$V/dcap-qvl/sg
 rc=0; teekm evidence verify "$V/dcap-qvl/tdx-quote.hex" --at 1764000000 >"$tmp/r" || rc=$?
 [ $rc -eq 1 ] || fail "no-collateral exit $rc"
 [[ "$(failed_checks <"$tmp/r")" == collateral,pck.crl,tcb.status ]] || fail "no-collateral checks: $(failed_checks <"$tmp/r")"
+[ "$(field revocation <"$tmp/r")" = not_checked ] || fail "no-collateral revocation"
 # TDX: valid; with a policy pinning another MRTD: invalid
 teekm evidence verify "$V/dcap-qvl/tdx_quote" --collateral "$V/dcap-qvl/tdx_quote_collateral.json" --at 1751624191 >"$tmp/r" || fail "tdx"
 [ "$(field tcbStatus <"$tmp/r")" = UpToDate ] || fail "tdx status"
 printf '{"version":1,"tdx":[{"mrtd":"%096d"}]}' 0 >"$tmp/pol.json"
 rc=0; teekm evidence verify "$V/dcap-qvl/tdx_quote" --collateral "$V/dcap-qvl/tdx_quote_collateral.json" --at 1751624191 --policy "$tmp/pol.json" >"$tmp/r" || rc=$?
 [ $rc -eq 1 ] && [ "$(failed_checks <"$tmp/r")" = policy.measurement ] || fail "tdx policy"
-# SNP: DER VCEK valid; PEM VCEK too; debug report invalid
-teekm evidence verify "$V/virtee-sev/report_milan.hex" --collateral "$V/virtee-sev/vcek_milan.der" --at 1764000000 >"$tmp/r" || fail "snp"
+# SNP (real AMD Milan CRL, window 2026-06-22..2026-08-08): DER VCEK + DER CRL valid; PEM bundle too
+SNP_AT=1785000000
+cat "$V/virtee-sev/vcek_milan.der" "$V/amd-kds/milan.crl.der" >"$tmp/vcek+crl.der"
+teekm evidence verify "$V/virtee-sev/report_milan.hex" --collateral "$tmp/vcek+crl.der" --at $SNP_AT >"$tmp/r" || fail "snp"
 [ "$(field platform <"$tmp/r")" = snp ] && [ "$(field tcbStatus <"$tmp/r")" = null ] || fail "snp fields"
+[ "$(field revocation <"$tmp/r")" = checked ] || fail "snp revocation"
 openssl x509 -inform DER -in "$V/virtee-sev/vcek_milan.der" -out "$tmp/vcek.pem"
-teekm evidence verify "$V/virtee-sev/report_milan.hex" --collateral "$tmp/vcek.pem" --at 1764000000 >/dev/null || fail "snp pem"
-rc=0; teekm evidence verify "$V/go-sev-guest/attestation.bin" --collateral "$V/go-sev-guest/vcek.testcer" --at 1764000000 >"$tmp/r" || rc=$?
+openssl crl -inform DER -in "$V/amd-kds/milan.crl.der" >>"$tmp/vcek.pem"
+teekm evidence verify "$V/virtee-sev/report_milan.hex" --collateral "$tmp/vcek.pem" --at $SNP_AT >/dev/null || fail "snp pem"
+# the VCEK alone: revocation not checked, so invalid (exit 1) with snp.crl the only failure
+rc=0; teekm evidence verify "$V/virtee-sev/report_milan.hex" --collateral "$V/virtee-sev/vcek_milan.der" --at $SNP_AT >"$tmp/r" || rc=$?
+[ $rc -eq 1 ] && [ "$(failed_checks <"$tmp/r")" = snp.crl ] && [ "$(field revocation <"$tmp/r")" = not_checked ] || fail "snp no crl"
+# the CRL after its nextUpdate: failed
+rc=0; teekm evidence verify "$V/virtee-sev/report_milan.hex" --collateral "$tmp/vcek+crl.der" --at 1786147200 >"$tmp/r" || rc=$?
+[ $rc -eq 1 ] && [ "$(failed_checks <"$tmp/r")" = snp.crl ] && [ "$(field revocation <"$tmp/r")" = failed ] || fail "snp crl expired"
+cat "$V/go-sev-guest/vcek.testcer" "$V/amd-kds/milan.crl.der" >"$tmp/gsg.der"
+rc=0; teekm evidence verify "$V/go-sev-guest/attestation.bin" --collateral "$tmp/gsg.der" --at $SNP_AT >"$tmp/r" || rc=$?
 [ $rc -eq 1 ] && [ "$(failed_checks <"$tmp/r")" = debug ] && [ "$(field debug <"$tmp/r")" = true ] || fail "snp debug"
+# SGX: the PCK chain's revocation was checked
+teekm evidence verify "$V/dcap-qvl/sgx_quote" --collateral "$V/dcap-qvl/sgx_quote_collateral.json" --at 1751624924 >"$tmp/r" || fail "sgx"
+[ "$(field revocation <"$tmp/r")" = checked ] || fail "sgx revocation"
 # evidence that does not parse: a result, exit 1
 rc=0; teekm evidence verify "$V/go-tdx-guest/tdx_prod_quote_SPR_E4.dat" --at 1688173200 >"$tmp/r" || rc=$?
 [ $rc -eq 1 ] && [ "$(failed_checks <"$tmp/r")" = evidence.parse ] || fail "parse failure"

@@ -14,7 +14,8 @@ URLs get 404. Profiles (data from $TKM_VECTORS_DIR/attestation):
   tdx-spr-e4     go-tdx-guest's captured PCS v4 responses byte for byte
                  (sample_tcbInfo_response, sample_qeIdentity_response, pckcrl,
                  rootcrl.der) with the issuer chains from the DERIVED_*.pem files
-  snp-milan      virtee's Milan VCEK at /vcek/v1/Milan/<chip_id>?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115
+  snp-milan      virtee's Milan VCEK at /vcek/v1/Milan/<chip_id>?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115,
+                 go-sev-guest's for its report, and AMD's real Milan CRL at /vcek/v1/Milan/crl
   broken-tcb     like sgx-dcap-qvl but the TCB info response is not JSON
 """
 import http.server
@@ -69,7 +70,10 @@ def tdx_routes():
 def snp_routes():
     report = rd("virtee-sev/DERIVED_report_milan.bin")
     chip_id = report[0x1A0:0x1E0].hex()
-    return {"/vcek/v1/Milan/" + chip_id + "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115": (rd("virtee-sev/vcek_milan.der"), {})}
+    other = rd("go-sev-guest/attestation.bin")[0x1A0:0x1E0].hex()
+    return {"/vcek/v1/Milan/" + chip_id + "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115": (rd("virtee-sev/vcek_milan.der"), {}),
+            "/vcek/v1/Milan/" + other + "?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68": (rd("go-sev-guest/vcek.testcer"), {}),
+            "/vcek/v1/Milan/crl": (rd("amd-kds/milan.crl.der"), {})}
 
 
 def main():

@@ -6,6 +6,7 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attest/attest.h"
@@ -184,10 +185,19 @@ static void test_tdx_snp_policy(void **state) {
     b = tu_read_file(tu_vector_path("attestation/virtee-sev/DERIVED_report_milan.bin"), &n);
     TU_ASSERT_OK(tkm_evidence_parse(&s.ev, b, n));
     free(b);
+    /* the VCEK followed by the real AMD Milan CRL, at a time inside the CRL's window */
     b = tu_read_file(tu_vector_path("attestation/virtee-sev/vcek_milan.der"), &n);
-    TU_ASSERT_OK(tkm_snp_collateral_parse(&s.coll, b, n));
+    size_t crl_n;
+    uint8_t *crl = tu_read_file(tu_vector_path("attestation/amd-kds/milan.crl.der"), &crl_n);
+    uint8_t *both = malloc(n + crl_n);
+    assert_non_null(both);
+    memcpy(both, b, n);
+    memcpy(both + n, crl, crl_n);
+    TU_ASSERT_OK(tkm_snp_collateral_parse(&s.coll, both, n + crl_n));
+    free(both);
+    free(crl);
     free(b);
-    s.at = 1764000000;
+    s.at = 1785000000; /* 2026-07-25 */
     const char *meas = "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f";
     snprintf(js, sizeof js, "{\"version\":1,\"snp\":[{\"measurement\":\"%s\"}],\"snpOptions\":{\"vmpl\":0,\"minTcb\":{\"bootloader\":3,\"tee\":0,\"snp\":8,\"microcode\":115}}}", meas);
     p = pol(js);

@@ -5,6 +5,7 @@
  */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "attest/attest.h"
@@ -18,6 +19,11 @@
 #define TDX5_MID 1772707803
 #define SPR_AT 1688173200
 #define SNP_AT 1764000000 /* 2025-11-24 */
+/* the real Milan CRL (amd-kds/milan.crl.der): thisUpdate and nextUpdate as `openssl crl -text` prints them */
+#define MILAN_CRL_THIS 1782107632 /* 2026-06-22T05:53:52Z */
+#define MILAN_CRL_NEXT 1786147200 /* 2026-08-08T00:00:00Z */
+#define SNP_CRL_AT 1785000000     /* 2026-07-25, inside that window */
+#define MILAN_CRL "attestation/amd-kds/milan.crl.der"
 
 static tkm_attest_ctx *ctx;
 
@@ -56,6 +62,25 @@ static tkm_collateral *load_snp_coll(const char *rel) {
     tkm_rc rc = tkm_snp_collateral_parse(&c, b, n);
     if (tkm_failed(rc)) fail_msg("vcek %s: %s %s", rel, tkm_err_name(rc.code), tkm_err_detail());
     free(b);
+    return c;
+}
+
+/* The VCEK/VLEK (DER) directly followed by a CRL (DER), parsed as one SNP collateral; flip: XOR into that CRL byte. */
+static tkm_collateral *load_snp_coll_crl(const char *cert_rel, const char *crl_rel, long flip) {
+    size_t n1, n2;
+    uint8_t *a = tu_read_file(tu_vector_path(cert_rel), &n1);
+    uint8_t *b = tu_read_file(tu_vector_path(crl_rel), &n2);
+    uint8_t *cat = malloc(n1 + n2);
+    assert_non_null(cat);
+    memcpy(cat, a, n1);
+    memcpy(cat + n1, b, n2);
+    if (flip >= 0) cat[n1 + (size_t)flip] ^= 0x01;
+    tkm_collateral *c;
+    tkm_rc rc = tkm_snp_collateral_parse(&c, cat, n1 + n2);
+    if (tkm_failed(rc)) fail_msg("vcek+crl %s: %s %s", cert_rel, tkm_err_name(rc.code), tkm_err_detail());
+    free(a);
+    free(b);
+    free(cat);
     return c;
 }
 
@@ -285,15 +310,28 @@ static void test_snp(void **state) {
     tkm_appraisal r;
     uint8_t *s = load("attestation/virtee-sev/report_milan.hex", &n);
     tkm_collateral *c = load_snp_coll("attestation/virtee-sev/vcek_milan.der");
+    static const char *const names[] = {"snp.report.format", "collateral", "snp.ark", "snp.ask", "snp.vcek.chain",
+                                        "snp.key.type", "snp.report.signature", "snp.tcb", "snp.chip_id", "debug",
+                                        "snp.policy"};
+    /* without the AMD CRL: everything else passes, revocation is reported as not checked and the verdict is invalid */
     assert_true(appraise(s, n, c, NULL, SNP_AT, &r));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) expect_ok(&r, names[i]);
+    expect_fail(&r, "snp.crl");
+    assert_non_null(strstr(tkm_appraisal_find(&r, "snp.crl")->detail, "not evaluated"));
+    assert_string_equal(tkm_appraisal_first_failure(&r)->name, "snp.crl");
+    assert_int_equal(r.revocation, TKM_REVOCATION_NOT_CHECKED);
+    assert_int_equal(r.verdict, TKM_VERDICT_INVALID);
+    /* with the real Milan CRL, inside its window: valid */
+    tkm_collateral *cc = load_snp_coll_crl("attestation/virtee-sev/vcek_milan.der", MILAN_CRL, -1);
+    assert_true(appraise(s, n, cc, NULL, SNP_CRL_AT, &r));
     if (r.verdict != TKM_VERDICT_VALID) dump_failures(&r);
     assert_int_equal(r.verdict, TKM_VERDICT_VALID);
     assert_int_equal(r.platform, TKM_PLATFORM_SNP);
     assert_int_equal(r.tcb_status, TKM_TCB_NONE);
-    static const char *const names[] = {"snp.report.format", "collateral", "snp.ark", "snp.ask", "snp.vcek.chain",
-                                        "snp.key.type", "snp.report.signature", "snp.tcb", "snp.chip_id", "debug",
-                                        "snp.policy"};
+    assert_int_equal(r.revocation, TKM_REVOCATION_CHECKED);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) expect_ok(&r, names[i]);
+    expect_ok(&r, "snp.crl");
+    tkm_collateral_free(cc);
     /* before the VCEK was issued / after it expired */
     assert_true(appraise(s, n, c, NULL, 1672531200, &r)); /* 2023-01-01 */
     expect_fail(&r, "snp.vcek.chain");
@@ -322,6 +360,94 @@ static void test_snp(void **state) {
     tkm_collateral_free(intel);
     tkm_collateral_free(other);
     tkm_collateral_free(c);
+    free(s);
+}
+
+/* The real AMD Milan CRL (ARK-signed, no entries) with real Milan evidence. */
+static void test_snp_crl(void **state) {
+    (void)state;
+    size_t n;
+    tkm_appraisal r;
+    uint8_t *s = load("attestation/virtee-sev/report_milan.hex", &n);
+    tkm_collateral *c = load_snp_coll_crl("attestation/virtee-sev/vcek_milan.der", MILAN_CRL, -1);
+    tkm_collateral_info in;
+    tkm_collateral_info_get(c, &in);
+    assert_true(in.has_crl);
+    assert_int_equal(in.next_update, MILAN_CRL_NEXT); /* earlier than the VCEK's notAfter */
+    /* window edges: thisUpdate <= at < nextUpdate */
+    const struct {
+        int64_t at;
+        int ok;
+        const char *word;
+    } win[] = {{MILAN_CRL_THIS - 1, 0, "not yet valid"}, {MILAN_CRL_THIS, 1, "none for this chain"},
+               {MILAN_CRL_NEXT - 1, 1, "none for this chain"}, {MILAN_CRL_NEXT, 0, "expired"},
+               {SNP_CRL_AT, 1, "(cached)"}};
+    for (size_t i = 0; i < sizeof win / sizeof win[0]; i++) {
+        assert_true(appraise(s, n, c, NULL, win[i].at, &r));
+        const tkm_check *k = tkm_appraisal_find(&r, "snp.crl");
+        assert_non_null(k);
+        if (k->ok != win[i].ok || !strstr(k->detail, win[i].word))
+            fail_msg("at %lld: snp.crl ok=%d %s", (long long)win[i].at, k->ok, k->detail);
+        assert_int_equal(r.revocation, win[i].ok ? TKM_REVOCATION_CHECKED : TKM_REVOCATION_FAILED);
+        assert_int_equal(r.verdict, win[i].ok ? TKM_VERDICT_VALID : TKM_VERDICT_INVALID);
+        assert_non_null(strstr(k->detail, "ARK-Milan"));
+    }
+    tkm_collateral_free(c);
+    /* one flipped byte in the signature (the CRL's last byte) or in the signed list (its issuer name) */
+    size_t crl_n;
+    free(tu_read_file(tu_vector_path(MILAN_CRL), &crl_n));
+    const long flips[] = {(long)crl_n - 1, (long)crl_n - 200, 0xc2 + 8 /* the n of ARK-Milan in the issuer */};
+    for (size_t i = 0; i < 3; i++) {
+        c = load_snp_coll_crl("attestation/virtee-sev/vcek_milan.der", MILAN_CRL, flips[i]);
+        assert_true(appraise(s, n, c, NULL, SNP_CRL_AT, &r));
+        expect_fail(&r, "snp.crl");
+        expect_ok(&r, "snp.report.signature");
+        assert_int_equal(r.revocation, TKM_REVOCATION_FAILED);
+        assert_int_equal(r.verdict, TKM_VERDICT_INVALID);
+        tkm_collateral_free(c);
+    }
+    /* the Milan CRL given with a Turin VCEK: issued by another product's ARK */
+    c = load_snp_coll_crl("attestation/virtee-sev/vcek_turin.der", MILAN_CRL, -1);
+    assert_true(appraise(s, n, c, NULL, SNP_CRL_AT, &r));
+    expect_fail(&r, "snp.crl");
+    assert_non_null(strstr(tkm_appraisal_find(&r, "snp.crl")->detail, "not by the built-in ARK-Turin"));
+    tkm_collateral_free(c);
+    /* PEM form, CRL block first: the same outcome as DER */
+    char cmd[2048], dir[] = "/tmp/tkm_snpcrl_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char crl_path[600];
+    snprintf(crl_path, sizeof crl_path, "%s", tu_vector_path(MILAN_CRL)); /* tu_vector_path reuses its buffer */
+    snprintf(cmd, sizeof cmd,
+             "openssl crl -inform DER -in '%s' -outform PEM > '%s/b.pem' && openssl x509 -inform DER -in '%s' >> '%s/b.pem'",
+             crl_path, dir, tu_vector_path("attestation/virtee-sev/vcek_milan.der"), dir);
+    assert_int_equal(system(cmd), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/b.pem", dir);
+    size_t pn;
+    uint8_t *pem = tu_read_file(path, &pn);
+    TU_ASSERT_OK(tkm_snp_collateral_parse(&c, pem, pn));
+    assert_true(appraise(s, n, c, NULL, SNP_CRL_AT, &r));
+    assert_int_equal(r.verdict, TKM_VERDICT_VALID);
+    expect_ok(&r, "snp.crl");
+    tkm_collateral_free(c);
+    /* two CRLs, or two certificates, are refused; so is a DER certificate followed by junk */
+    snprintf(cmd, sizeof cmd, "openssl crl -inform DER -in '%s' -outform PEM >> '%s/b.pem'", tu_vector_path(MILAN_CRL), dir);
+    assert_int_equal(system(cmd), 0);
+    free(pem);
+    pem = tu_read_file(path, &pn);
+    TU_ASSERT_RC(tkm_snp_collateral_parse(&c, pem, pn), TKM_ERR_X509);
+    free(pem);
+    size_t vn;
+    uint8_t *v = tu_read_file(tu_vector_path("attestation/virtee-sev/vcek_milan.der"), &vn);
+    uint8_t *vj = malloc(vn + 4);
+    assert_non_null(vj);
+    memcpy(vj, v, vn);
+    memcpy(vj + vn, "\x30\x02\x01\x00", 4);
+    TU_ASSERT_RC(tkm_snp_collateral_parse(&c, vj, vn + 4), TKM_ERR_X509);
+    free(vj);
+    free(v);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
     free(s);
 }
 
@@ -467,7 +593,7 @@ int main(void) {
         cmocka_unit_test(test_sgx_valid),      cmocka_unit_test(test_tdx_valid),
         cmocka_unit_test(test_no_matching_tcb_level), cmocka_unit_test(test_without_collateral),
         cmocka_unit_test(test_flip_sgx),       cmocka_unit_test(test_flip_tdx),
-        cmocka_unit_test(test_flip_snp),       cmocka_unit_test(test_snp),
+        cmocka_unit_test(test_flip_snp),       cmocka_unit_test(test_snp), cmocka_unit_test(test_snp_crl),
         cmocka_unit_test(test_vcek_certs),     cmocka_unit_test(test_swaps),
         cmocka_unit_test(test_collateral_tamper), cmocka_unit_test(test_parse_time),
     };

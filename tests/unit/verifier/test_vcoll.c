@@ -14,13 +14,15 @@
 #include <unistd.h>
 
 #include "attest/attest.h"
+#include "crypto/crypto.h"
 #include "verifier/tkm_vcoll.h"
 #include "verifier/tkm_vkeys.h"
 
 #define SGX_T 1751624924  /* inside sgx_quote_collateral.json's window */
 #define SGX_NEXT 1752919278
 #define TDX_T 1688173200  /* inside the go-tdx-guest collateral window */
-#define SNP_T 1750000000
+#define SNP_T 1785000000      /* inside the real Milan CRL's window (amd-kds/milan.crl.der) */
+#define MILAN_CRL_NEXT 1786147200 /* its nextUpdate, 2026-08-08T00:00:00Z */
 
 static char dir[256], cert[300], key[300], logpath[300], cache[300];
 static pid_t srv_pid;
@@ -200,7 +202,12 @@ static void test_files(void **state) {
     (void)state;
     char f1[512], f2[512];
     snprintf(f1, sizeof f1, "%s", tu_vector_path("attestation/dcap-qvl/sgx_quote_collateral.json"));
-    snprintf(f2, sizeof f2, "%s", tu_vector_path("attestation/virtee-sev/vcek_milan.der"));
+    /* the VCEK followed by the AMD CRL, as `cat vcek.der milan.crl.der` makes it */
+    snprintf(f2, sizeof f2, "%s/vcek+crl.der", dir);
+    char cmd[1200], v1[512];
+    snprintf(v1, sizeof v1, "%s", tu_vector_path("attestation/virtee-sev/vcek_milan.der"));
+    snprintf(cmd, sizeof cmd, "cat '%s' '%s' > '%s'", v1, tu_vector_path("attestation/amd-kds/milan.crl.der"), f2);
+    assert_int_equal(system(cmd), 0);
     const char *files[] = {f1, f2};
     tkm_vcoll_config cfg = {.files = files, .n_files = 2};
     tkm_vcoll *p = NULL;
@@ -225,6 +232,7 @@ static void test_files(void **state) {
     o.at = SNP_T;
     TU_ASSERT_OK(tkm_appraise(ctx, snp, tkm_vcoll_ref_collateral(r), NULL, &o, &a));
     assert_int_equal(a.verdict, TKM_VERDICT_VALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_CHECKED);
     tkm_vcoll_release(r);
     /* nothing for the TDX quote, and nowhere to fetch it from */
     TU_ASSERT_RC(tkm_vcoll_get(p, tdx, SGX_T, &r, &src), TKM_ERR_COLLATERAL_UNAVAILABLE);
@@ -382,7 +390,7 @@ static void test_fetch_snp(void **state) {
     const char *src;
     TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T, &r, &src));
     assert_string_equal(src, "fetched");
-    assert_int_equal(log_lines(), 2);
+    assert_int_equal(log_lines(), 3); /* Genoa VCEK (404), Milan VCEK, Milan CRL */
     const tkm_snp_report *s = tkm_evidence_snp(ev);
     char want[400], hw[129];
     for (int i = 0; i < 64; i++) sprintf(hw + 2 * i, "%02x", s->chip_id[i]);
@@ -390,18 +398,114 @@ static void test_fetch_snp(void **state) {
     assert_true(log_has(want));
     snprintf(want, sizeof want, "GET /vcek/v1/Milan/%s?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", hw);
     assert_true(log_has(want));
+    assert_true(log_has("GET /vcek/v1/Milan/crl"));
+    assert_false(log_has("GET /vcek/v1/Genoa/crl")); /* no VCEK there: no CRL asked for */
+    tkm_collateral_info in;
+    tkm_collateral_info_get(tkm_vcoll_ref_collateral(r), &in);
+    assert_true(in.has_crl);
+    assert_int_equal(in.crl_next_update, MILAN_CRL_NEXT);
     tkm_appraisal a;
     tkm_appraise_opts o = {.at = SNP_T};
     TU_ASSERT_OK(tkm_appraise(ctx, ev, tkm_vcoll_ref_collateral(r), NULL, &o, &a));
     assert_int_equal(a.verdict, TKM_VERDICT_VALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_CHECKED);
     tkm_vcoll_release(r);
-    /* the VCEK stays fresh until its notAfter: memory */
-    TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T + 86400 * 30, &r, &src));
+    /* fresh until the CRL's nextUpdate (before the VCEK's notAfter): memory */
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, MILAN_CRL_NEXT - 1, &r, &src));
     assert_string_equal(src, "memory");
+    tkm_vcoll_release(r);
+    assert_int_equal(log_lines(), 3);
+    /* another Milan chip: its VCEK is fetched, the product's CRL is reused (no fourth request for it) */
+    tkm_evidence *ev2 = load_ev("attestation/go-sev-guest/attestation.bin", 0);
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev2, SNP_T, &r, &src));
+    assert_string_equal(src, "fetched");
+    tkm_collateral_info_get(tkm_vcoll_ref_collateral(r), &in);
+    assert_true(in.has_crl);
+    tkm_vcoll_release(r);
+    assert_int_equal(log_lines(), 5); /* + Genoa VCEK (404), Milan VCEK, and no CRL request */
+    FILE *lf = fopen(logpath, "r");
+    assert_non_null(lf);
+    char line[600];
+    int crl_gets = 0;
+    while (fgets(line, sizeof line, lf))
+        if (strcmp(line, "GET /vcek/v1/Milan/crl\n") == 0) crl_gets++;
+    fclose(lf);
+    assert_int_equal(crl_gets, 1);
+    /* a VCEK sent with a request gets the memoised product CRL attached (no request made) */
+    size_t vn;
+    uint8_t *vb = tu_read_file(tu_vector_path("attestation/virtee-sev/vcek_milan.der"), &vn);
+    tkm_collateral *own = NULL;
+    char note[140];
+    TU_ASSERT_OK(tkm_vcoll_snp_collateral(p, vb, vn, SNP_T, &own, note, sizeof note));
+    assert_string_equal(note, "AMD Milan CRL attached");
+    tkm_collateral_info_get(own, &in);
+    assert_true(in.has_crl);
+    TU_ASSERT_OK(tkm_appraise(ctx, ev, own, NULL, &o, &a));
+    assert_int_equal(a.verdict, TKM_VERDICT_VALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_CHECKED);
+    tkm_collateral_free(own);
+    assert_int_equal(log_lines(), 5);
+    /* at the CRL's nextUpdate the entry is stale: the VCEK and the CRL are fetched again */
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, MILAN_CRL_NEXT, &r, &src));
+    assert_string_equal(src, "fetched");
+    tkm_vcoll_release(r);
+    assert_true(log_lines() >= 8);
+    tkm_vcoll_free(p);
+    /* without a KDS the request's VCEK stays alone and the appraisal says revocation was not checked */
+    tkm_vcoll_config none = {0};
+    TU_ASSERT_OK(tkm_vcoll_new(&p, &none));
+    TU_ASSERT_OK(tkm_vcoll_snp_collateral(p, vb, vn, SNP_T, &own, note, sizeof note));
+    assert_string_equal(note, "no kdsUrl configured for the AMD CRL");
+    TU_ASSERT_OK(tkm_appraise(ctx, ev, own, NULL, &o, &a));
+    assert_int_equal(a.verdict, TKM_VERDICT_INVALID);
+    assert_int_equal(a.revocation, TKM_REVOCATION_NOT_CHECKED);
+    assert_string_equal(tkm_appraisal_first_failure(&a)->name, "snp.crl");
+    tkm_collateral_free(own);
+    tkm_vcoll_free(p);
+    free(vb);
+    tkm_evidence_free(ev2);
+    tkm_evidence_free(ev);
+    tkm_attest_ctx_free(ctx);
+}
+
+/* A disk cache entry holding only the VCEK (written before CRLs were fetched) is not served as fresh. */
+static void test_snp_old_disk_entry(void **state) {
+    (void)state;
+    start_server("snp-milan", NULL);
+    char u[64];
+    url(u, sizeof u);
+    const char *prods[] = {"Milan"};
+    tkm_vcoll_config cfg = {.kds_url = u, .ca_file = cert, .cache_dir = cache, .snp_products = prods, .n_snp_products = 1};
+    tkm_vcoll *p = NULL;
+    TU_ASSERT_OK(tkm_vcoll_new(&p, &cfg));
+    tkm_evidence *ev = load_ev("attestation/virtee-sev/DERIVED_report_milan.bin", 0);
+    const tkm_snp_report *s = tkm_evidence_snp(ev);
+    char k[300], hw[129], hx[65], path[600], cmd[1400];
+    for (int i = 0; i < 64; i++) sprintf(hw + 2 * i, "%02x", s->chip_id[i]);
+    snprintf(k, sizeof k, "amd/Milan/%s/3.0.8.115.0", hw); /* the lookup key (see tkm_vcoll.c amd_key) */
+    uint8_t h[32];
+    TU_ASSERT_OK(tkm_sha256(h, k, strlen(k)));
+    for (int i = 0; i < 32; i++) sprintf(hx + 2 * i, "%02x", h[i]);
+    snprintf(path, sizeof path, "%s/%s.bin", cache, hx);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tu_vector_path("attestation/virtee-sev/vcek_milan.der"), path);
+    assert_int_equal(system(cmd), 0);
+    tkm_vcoll_ref *r = NULL;
+    const char *src;
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T, &r, &src));
+    assert_string_equal(src, "fetched");
+    assert_true(log_has("GET /vcek/v1/Milan/crl"));
+    tkm_collateral_info in;
+    tkm_collateral_info_get(tkm_vcoll_ref_collateral(r), &in);
+    assert_true(in.has_crl);
+    tkm_vcoll_release(r);
+    tkm_vcoll_free(p);
+    /* the rewritten disk entry (VCEK + CRL) is now served from disk by a new provider */
+    TU_ASSERT_OK(tkm_vcoll_new(&p, &cfg));
+    TU_ASSERT_OK(tkm_vcoll_get(p, ev, SNP_T, &r, &src));
+    assert_string_equal(src, "disk");
     tkm_vcoll_release(r);
     tkm_vcoll_free(p);
     tkm_evidence_free(ev);
-    tkm_attest_ctx_free(ctx);
 }
 
 static void test_fetch_failures(void **state) {
@@ -456,6 +560,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fetch_sgx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_tdx_captured_pcs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_snp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snp_old_disk_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_failures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
