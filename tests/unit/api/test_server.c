@@ -302,7 +302,7 @@ static void run_child(int wfd) {
         .key_file = path_of("server.key"),
         .client_ca_file = path_of("ca.crt"),
         .max_body = 64 * 1024,
-        .io_timeout_ms = 1500,
+        .io_timeout_ms = 2500, /* short for the slow-client cases, with room for a loaded machine */
         .request_timeout_ms = 3000,
         .drain_timeout_ms = 5000,
         .rate = 50,
