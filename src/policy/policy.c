@@ -681,7 +681,7 @@ static tkm_rc parse_message_conditions(tkm_policy_rule *r, const json_t *m, cons
                 return failf(TKM_ERR_POLICY_DOC, q, "a prefix is 1 to %d bytes", TKM_POLICY_MSG_PREFIX_MAX);
             if (r->allow && len > r->msg_max_len)
                 return failf(TKM_ERR_POLICY_DOC, q, "longer than max_length %zu: no message could match", r->msg_max_len);
-            if (!r->msg_bytes && !tkm_policy_message_is_text(b, len))
+            if (r->allow && !r->msg_bytes && !tkm_policy_message_is_text(b, len))
                 return failf(TKM_ERR_POLICY_DOC, q, "not text (control characters other than \\n, or bidi controls): "
                                                     "no utf8 message could match");
             for (size_t j = 0; j < i; j++)

@@ -132,7 +132,9 @@ typedef struct {
      * msg_bytes = 0 ("utf8", the default): the message must be text
      * (tkm_policy_message_is_text) and must not be exactly 32 bytes long;
      * msg_bytes = 1 ("bytes"): any bytes. msg_max_len: allow rules only
-     * (default TKM_POLICY_MSG_DEFAULT_MAX). Prefixes: none = any content.
+     * (default TKM_POLICY_MSG_DEFAULT_MAX). Prefixes: none = any content; an
+     * allow rule's prefixes fit max_length and, under "utf8", are text; a deny
+     * rule's may be any bytes JSON can carry (they match bytes rules' messages too).
      */
     int has_message;
     int msg_bytes;

@@ -183,6 +183,7 @@ static const bad_case bad_cases[] = {
     {"no prefixes", "rules.14.message.prefixes", "[]", TKM_ERR_POLICY_DOC, "rules[14].message.prefixes"},
     {"duplicate prefix", "rules.14.message.prefixes", "[\"a\",\"b\",\"a\"]", TKM_ERR_POLICY_DOC, "rules[14].message.prefixes[2]"},
     {"prefix longer than max_length", "rules.15.message.max_length", "5", TKM_ERR_POLICY_DOC, "rules[15].message.prefixes[0]"},
+    {"message block on a deny rule without action", "rules.13.action", NULL, TKM_ERR_POLICY_DOC, "rules[13].message"},
     {"max_length on a deny rule", "rules.13.message.max_length", "10", TKM_ERR_POLICY_DOC, "rules[13].message.max_length"},
     {"encoding on a deny rule", "rules.13.message.encoding", "\"bytes\"", TKM_ERR_POLICY_DOC, "rules[13].message.encoding"},
     {"chain ids on a message rule", "rules.14.chain_ids", "[1]", TKM_ERR_POLICY_DOC, "rules[14].chain_ids"},

@@ -65,7 +65,7 @@ const policy = {
     { id: 'cold-window', effect: 'allow', keys: ['treasury'], action: 'transfer', asset: 'ETH', to: ['@cold'],
       valid_from: '2025-06-16T00:00:00Z', valid_until: '2025-06-17T00:00:00Z', max_amount: '5000' },
     // EIP-191 personal messages (docs/policy.md "Messages")
-    { id: 'no-blanket-approvals', effect: 'deny', keys: ['*'], action: 'sign_message', message: { prefixes: ['I approve all'] } },
+    { id: 'no-blanket-approvals', effect: 'deny', keys: ['*'], action: 'sign_message', message: { prefixes: ['I approve all', '\u0019\u0001'] } },
     { id: 'siwe-login', effect: 'allow', keys: ['hot'], action: 'sign_message',
       message: { encoding: 'utf8', max_length: 1024, prefixes: [SIWE_PREFIX] } },
     { id: 'ops-notes', effect: 'allow', keys: ['hot'], action: 'sign_message',
@@ -520,6 +520,7 @@ msgStep('bytes rule: invalid UTF-8 is fine', { key: 'treasury', msg: bytesOf([0x
 msgStep('bytes rule: over its max_length', { key: 'treasury', msg: new Uint8Array(65) }, deny('MESSAGE_NOT_ALLOWED', 'attest-bytes'));
 msgStep('deny rule by prefix, any key', { key: 'test', msg: 'I approve all transfers from this account' }, deny('DENIED_BY_RULE', 'no-blanket-approvals'));
 msgStep('deny rule by prefix, bytes rule key', { key: 'treasury', msg: 'I approve all' }, deny('DENIED_BY_RULE', 'no-blanket-approvals'));
+msgStep('deny rule with a non-text prefix catches a bytes rule\'s message', { key: 'treasury', msg: bytesOf([0x19, 0x01], hash32) }, deny('DENIED_BY_RULE', 'no-blanket-approvals'));
 msgStep('a key no message rule names', { key: 'cold', msg: 'hello' }, deny('NO_MATCHING_RULE'));
 msgStep('default off: a policy without sign_message rules', { policy: 'second', msg: siwe('app.example.com') }, deny('UNSUPPORTED_PAYLOAD'));
 msgStep('default off: even 32 bytes', { policy: 'second', msg: hash32 }, deny('UNSUPPORTED_PAYLOAD'));
