@@ -1,7 +1,8 @@
 /*
  * The policy loader (untrusted: proposed by admins, checked by `teekm policy
  * check`). A document that loads must have a canonical form that loads again
- * to the same hash, and must evaluate a fixed intent without failing.
+ * to the same hash, and must evaluate a fixed transfer and a fixed personal
+ * message without failing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tkm_policy_state st = {NULL, nr, nn, nw, nu};
     tkm_eval_input in = {.policy = p, .intent = &it, .instance_id = inst, .now = 50, .state = &st};
     tkm_decision d;
+    if (tkm_failed(tkm_policy_evaluate(&d, &in)) || !tkm_reason_name(d.reason)) abort();
+    /* and a personal message (sign_message rules) */
+    static const char msg[] = "app.example.com wants you to sign in with your Ethereum account:\n0x";
+    tkm_request r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.request_id, "fuzz-m", 7);
+    memcpy(r.key_label, "hot", 4);
+    r.not_after = 100;
+    r.has_msg = 1;
+    r.msg = (uint8_t *)msg;
+    r.msg_len = sizeof msg - 1;
+    int unsupported = 0;
+    char why[8];
+    static const uint8_t key[20];
+    if (tkm_failed(tkm_intent_build(&it, &unsupported, why, sizeof why, &r, key, p)) || unsupported) abort();
     if (tkm_failed(tkm_policy_evaluate(&d, &in)) || !tkm_reason_name(d.reason)) abort();
     tkm_policy_free(p);
     tkm_policy_free(q);

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             json_t *j = NULL;
             if (tkm_failed(tkm_intent_to_json(&j, &it, p))) abort();
             tkm_intent back;
-            if (tkm_failed(tkm_intent_from_json(&back, j))) abort();
+            /* a message intent does not render its content, so it has no JSON form to read back */
+            if (it.payload != TKM_PAYLOAD_MESSAGE && tkm_failed(tkm_intent_from_json(&back, j))) abort();
             json_decref(j);
         }
     }

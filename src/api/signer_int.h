@@ -27,7 +27,7 @@ typedef struct {
 } key_dir;
 
 /* ---- the queue in front of the engine ---- */
-typedef enum { JOB_SIGN_TX = 1, JOB_SIGN_TYPED = 2, JOB_REJECT = 3, JOB_AUDIT = 4 } job_kind;
+typedef enum { JOB_SIGN_TX = 1, JOB_SIGN_TYPED = 2, JOB_REJECT = 3, JOB_AUDIT = 4, JOB_SIGN_MESSAGE = 5 } job_kind;
 
 typedef struct job {
     struct job *next;

@@ -423,18 +423,54 @@ static void sign_typed(tkm_rpc_call *c, tkm_signer *s, const char *method) {
 static void m_sign_typed_v4(tkm_rpc_call *c, void *arg) { sign_typed(c, arg, "eth_signTypedData_v4"); }
 static void m_sign_typed(tkm_rpc_call *c, void *arg) { sign_typed(c, arg, "eth_signTypedData"); }
 
-/* eth_sign / personal_sign: arbitrary bytes are never signed (the policy format has no EIP-191 rules). */
-static void m_raw_message(tkm_rpc_call *c, void *arg) {
-    tkm_signer *s = arg;
-    const char *method = tkm_rpc_call_method(c);
-    const char *m = strcmp(method, "eth_sign") == 0 ? "eth_sign" : "personal_sign";
-    char rid[TKM_REQUEST_ID_MAX + 1];
-    signer_new_request_id(s, rid);
-    submit_reject(s, c, m, rid, TKM_REASON_UNSUPPORTED_PAYLOAD,
-                  "teekm signs no raw messages: policy format 1 has no rule for EIP-191 messages "
-                  "(sign structured data with eth_signTypedData_v4)",
-                  tkm_time_mono_ns());
+/* An EIP-191 message parameter: 0x hex of its bytes (the JSON-RPC convention; ethers sends hex). */
+static tkm_rc message_param(const json_t *v, const char *path) {
+    const char *h = json_is_string(v) ? json_string_value(v) : NULL;
+    size_t n = h ? json_string_length(v) : 0;
+    int ok = h && n >= 2 && h[0] == '0' && h[1] == 'x' && n % 2 == 0;
+    for (size_t i = 2; ok && i < n; i++) {
+        char ch = h[i];
+        ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+    }
+    if (!ok) return bad_params("%s: the message as 0x hex of its bytes (\"0x48656c6c6f\" for \"Hello\")", path);
+    if ((n - 2) / 2 > TKM_REQUEST_MESSAGE_MAX)
+        return bad_params("%s: a message is at most %zu bytes", path, TKM_REQUEST_MESSAGE_MAX);
+    return TKM_RC_OK;
 }
+
+/*
+ * personal_sign(data, address[, options]) and eth_sign(address, data[, options]):
+ * an EIP-191 personal message, signed only under a sign_message rule of the
+ * policy (without one: UNSUPPORTED_PAYLOAD, audited like every refusal).
+ */
+static void sign_message(tkm_rpc_call *c, tkm_signer *s, const char *method, int address_first) {
+    uint64_t t0 = tkm_time_mono_ns();
+    json_t *p;
+    size_t n;
+    ext_opts x;
+    built b;
+    memset(&b, 0, sizeof b);
+    memset(&x, 0, sizeof x);
+    uint8_t addr[20];
+    const size_t ai = address_first ? 0 : 1, di = address_first ? 1 : 0;
+    char apath[16], dpath[16];
+    snprintf(apath, sizeof apath, "params[%zu]", ai);
+    snprintf(dpath, sizeof dpath, "params[%zu]", di);
+    tkm_rc rc = params_array(c, 2, 3, &p, &n);
+    json_t *data = tkm_ok(rc) ? json_array_get(p, di) : NULL;
+    if (tkm_ok(rc)) rc = message_param(data, dpath);
+    if (tkm_ok(rc)) rc = parse_addr_param(json_array_get(p, ai), apath, addr);
+    if (tkm_ok(rc)) rc = parse_ext(&x, n > 2 ? json_array_get(p, 2) : NULL, "params[2]", 0);
+    if (tkm_failed(rc)) {
+        fail_call(s, c, method, rc);
+        return;
+    }
+    rc = build(s, c, &b, "message", data, addr, NULL, &x);
+    sign_built(s, c, &b, rc, JOB_SIGN_MESSAGE, method, x.request_id, t0);
+}
+
+static void m_personal_sign(tkm_rpc_call *c, void *arg) { sign_message(c, arg, "personal_sign", 0); }
+static void m_eth_sign(tkm_rpc_call *c, void *arg) { sign_message(c, arg, "eth_sign", 1); }
 
 static void m_accounts(tkm_rpc_call *c, void *arg) {
     tkm_signer *s = arg;
@@ -472,7 +508,7 @@ static void m_chain_id(tkm_rpc_call *c, void *arg) {
     tkm_rpc_call_result(c, json_string(h));
 }
 
-/* teekm_prepare(tx | typedData, {requestId, notAfter, from}) */
+/* teekm_prepare(tx | typedData | message hex, {requestId, notAfter, from}) */
 static void m_prepare(tkm_rpc_call *c, void *arg) {
     tkm_signer *s = arg;
     json_t *p, *payload = NULL, *doc = NULL, *ij = NULL, *o = NULL;
@@ -483,18 +519,25 @@ static void m_prepare(tkm_rpc_call *c, void *arg) {
     tkm_rc rc = params_array(c, 1, 2, &p, &n);
     if (tkm_ok(rc)) rc = parse_ext(&x, n > 1 ? json_array_get(p, 1) : NULL, "params[1]", 1);
     json_t *v = tkm_ok(rc) ? json_array_get(p, 0) : NULL;
-    int is_td = json_is_string(v) || (json_is_object(v) && json_object_get(v, "primaryType"));
+    const char *vs = json_is_string(v) ? json_string_value(v) : NULL;
+    int is_msg = vs && json_string_length(v) >= 2 && vs[0] == '0' && vs[1] == 'x'; /* JSON text never starts with 0x */
+    int is_td = !is_msg && (vs || (json_is_object(v) && json_object_get(v, "primaryType")));
     uint8_t from[20];
     const uint8_t *addr = NULL;
     const char *label = NULL;
-    if (tkm_ok(rc) && is_td) {
-        rc = typed_data_param(v, "params[0]", &payload);
+    if (tkm_ok(rc) && (is_td || is_msg)) {
+        if (is_msg) {
+            rc = message_param(v, "params[0]");
+            if (tkm_ok(rc)) payload = json_incref(v);
+        } else {
+            rc = typed_data_param(v, "params[0]", &payload);
+        }
         if (tkm_ok(rc) && x.has_from)
             addr = x.from;
         else if (tkm_ok(rc) && x.from_label[0])
             label = x.from_label;
         else if (tkm_ok(rc))
-            rc = bad_params("params[1].from: typed data needs the signing key (address or label)%s", "");
+            rc = bad_params("params[1].from: %s needs the signing key (address or label)", is_msg ? "a message" : "typed data");
     } else if (tkm_ok(rc)) {
         if (!json_is_object(v)) rc = bad_params("params[0]: a transaction object or typed data%s", "");
         json_t *fv = tkm_ok(rc) ? json_object_get(v, "from") : NULL;
@@ -504,10 +547,14 @@ static void m_prepare(tkm_rpc_call *c, void *arg) {
         payload = tkm_ok(rc) ? json_incref(v) : NULL;
     }
     if (tkm_ok(rc) && x.approvals) rc = bad_params("params[1].approvals: approvals are submitted later%s", "");
-    if (tkm_ok(rc)) rc = build(s, c, &b, is_td ? "typedData" : "tx", payload, addr, label, &x);
+    if (tkm_ok(rc)) rc = build(s, c, &b, is_msg ? "message" : is_td ? "typedData" : "tx", payload, addr, label, &x);
     json_decref(payload);
     if (tkm_ok(rc) && b.unsupported) {
         tkm_err_detail_set("%s", b.why);
+        rc = TKM_RC(TKM_ERR_UNSUPPORTED);
+    }
+    if (tkm_ok(rc) && is_msg && !signer_policy(s)->message_rules) { /* nothing to approve: the evaluation would refuse */
+        tkm_err_detail_set("EIP-191 messages are off: the active policy has no allow rule with action sign_message");
         rc = TKM_RC(TKM_ERR_UNSUPPORTED);
     }
     pending *pe = NULL;
@@ -772,8 +819,8 @@ const tkm_rpc_method signer_rpc_methods[] = {
     {"eth_signTransaction", TKM_ROLE_SIGN, m_sign_transaction, NULL},
     {"eth_signTypedData_v4", TKM_ROLE_SIGN, m_sign_typed_v4, NULL},
     {"eth_signTypedData", TKM_ROLE_SIGN, m_sign_typed, NULL},
-    {"eth_sign", TKM_ROLE_SIGN, m_raw_message, NULL},
-    {"personal_sign", TKM_ROLE_SIGN, m_raw_message, NULL},
+    {"eth_sign", TKM_ROLE_SIGN, m_eth_sign, NULL},
+    {"personal_sign", TKM_ROLE_SIGN, m_personal_sign, NULL},
     {"teekm_prepare", TKM_ROLE_SIGN, m_prepare, NULL},
     {"teekm_submitApproval", TKM_ROLE_APPROVE, m_submit_approval, NULL},
     {"teekm_status", 0, m_status, NULL},

@@ -42,7 +42,8 @@ enum {
     RANK_CHAIN = 1,
     RANK_DEST = 2,
     RANK_SELECTOR = 3,
-    RANK_TYPED_DATA = 4,
+    RANK_TYPED_DATA = 4, /* payload content: typed-data matchers or message conditions */
+    RANK_MESSAGE = 4,
     RANK_AMOUNT = 5,
     RANK_VALUE = 6,
     RANK_DATES = 7,
@@ -99,6 +100,27 @@ static int td_holds(const tkm_policy_rule *r, const tkm_intent *in) {
         (!in->has_td_verifying_contract || memcmp(r->td_verifying_contract.b, in->td_verifying_contract, 20) != 0))
         return 0;
     return 1;
+}
+
+/*
+ * The message conditions of a sign_message rule (deny rules: prefixes only).
+ * Returns: 1 when they hold; 0 with *why set (a static explanation kind).
+ */
+typedef enum { MSG_OK = 0, MSG_TOO_LONG, MSG_HASH_SHAPE, MSG_NOT_TEXT, MSG_PREFIX } msg_fail;
+
+static msg_fail msg_check(const tkm_policy_rule *r, const tkm_intent *in, int deny) {
+    if (in->payload != TKM_PAYLOAD_MESSAGE) return MSG_PREFIX; /* unreachable: applies() matched the action */
+    if (!deny) {
+        if (in->msg_len > r->msg_max_len) return MSG_TOO_LONG;
+        if (!r->msg_bytes && in->msg_len == 32) return MSG_HASH_SHAPE;
+        if (!r->msg_bytes && !in->msg_text) return MSG_NOT_TEXT;
+    }
+    if (!r->n_msg_prefixes) return MSG_OK;
+    for (size_t i = 0; i < r->n_msg_prefixes; i++) {
+        const tkm_policy_bytes *pf = &r->msg_prefixes[i];
+        if (pf->len <= in->msg_head_len && memcmp(pf->b, in->msg_head, pf->len) == 0) return MSG_OK;
+    }
+    return MSG_PREFIX;
 }
 
 /* Per-request approval checks, computed once. */
@@ -256,6 +278,25 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
                  it->has_td_name ? it->td_name : "(no name)", it->td_primary_type, r->id);
         return TKM_RC_OK;
     }
+    /* 4 message conditions (the same rank: a rule has typed-data matchers or message conditions, never both) */
+    if (r->action == TKM_ACTION_SIGN_MESSAGE) {
+        msg_fail f = msg_check(r, it, deny);
+        if (f != MSG_OK) {
+            rr->rank = RANK_MESSAGE;
+            rr->reason = TKM_REASON_MESSAGE_NOT_ALLOWED;
+            if (f == MSG_TOO_LONG)
+                DETAIL("message is %zu bytes, over rule %s's max_length %zu", it->msg_len, r->id, r->msg_max_len);
+            else if (f == MSG_HASH_SHAPE)
+                DETAIL("message is exactly 32 bytes, the shape of a hash: rule %s allows text only "
+                       "(a rule needs encoding \"bytes\" for that)", r->id);
+            else if (f == MSG_NOT_TEXT)
+                DETAIL("message is not text (invalid UTF-8, control characters other than \\n, or bidi "
+                       "controls): rule %s allows text only", r->id);
+            else
+                DETAIL("message does not start with one of rule %s's %zu prefixes", r->id, r->n_msg_prefixes);
+            return TKM_RC_OK;
+        }
+    }
     /* 7 dates apply to deny rules too: checked in order below */
     if (!deny) {
         /* 5 amount */
@@ -359,6 +400,12 @@ static tkm_rc request_checks(tkm_decision *d, const tkm_eval_input *in, int *dec
     const tkm_intent *it = in->intent;
     const tkm_policy *p = in->policy;
     *decided = 1;
+    if (it->payload == TKM_PAYLOAD_MESSAGE && !p->message_rules) {
+        reject(d, TKM_REASON_UNSUPPORTED_PAYLOAD);
+        setd(d, "EIP-191 messages are off: policy version %llu has no allow rule with action sign_message",
+             (unsigned long long)p->version);
+        return TKM_RC_OK;
+    }
     if (it->payload == TKM_PAYLOAD_TX && (it->tx_type > 4 || !(p->tx_types_named & (1u << it->tx_type)))) {
         reject(d, TKM_REASON_UNSUPPORTED_PAYLOAD);
         setd(d, "transaction type %u is not named by any rule of policy version %llu", it->tx_type,
@@ -479,10 +526,13 @@ tkm_rc tkm_policy_evaluate(tkm_decision *d, const tkm_eval_input *in) {
         d->rule_id[0] = 0;
         char s[TKM_ETH_ADDR_STR_LEN];
         tkm_eth_address_checksum(s, it->key);
-        setd(d, "no rule applies to %s of %s by key %s (%s)", tkm_action_name(it->action),
-             d->asset >= 0 ? p->assets[d->asset].name
-                           : (it->asset_kind == TKM_ASSET_NONE ? "no asset" : "an unlisted asset"),
-             it->key_label, s);
+        if (it->payload == TKM_PAYLOAD_MESSAGE)
+            setd(d, "no rule applies to sign_message by key %s (%s)", it->key_label, s);
+        else
+            setd(d, "no rule applies to %s of %s by key %s (%s)", tkm_action_name(it->action),
+                 d->asset >= 0 ? p->assets[d->asset].name
+                               : (it->asset_kind == TKM_ASSET_NONE ? "no asset" : "an unlisted asset"),
+                 it->key_label, s);
     }
     return TKM_RC_OK;
 }

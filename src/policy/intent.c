@@ -80,6 +80,8 @@ static tkm_rc from_json(tkm_intent *in, const json_t *o) {
         in->payload = TKM_PAYLOAD_TX;
     else if (strcmp(s, "typed_data") == 0)
         in->payload = TKM_PAYLOAD_TYPED_DATA;
+    else if (strcmp(s, "message") == 0)
+        return bad(TKM_ERR_REQUEST, "payload", "a personal message intent is built from a request with \"message\"");
     else
         return bad(TKM_ERR_REQUEST, "payload", "must be \"tx\" or \"typed_data\"");
     TKM_TRY(tkm_json_int(o, "intent", "txType", 0, 0, 4, &x, &present));
@@ -157,7 +159,9 @@ tkm_rc tkm_intent_to_json(json_t **out, const tkm_intent *in, const tkm_policy *
     e |= set_new(o, "requestId", json_string(in->request_id));
     e |= set_new(o, "key", json_string(in->key_label));
     e |= set_new(o, "keyAddress", addr_json(in->key));
-    e |= set_new(o, "payload", json_string(in->payload == TKM_PAYLOAD_TX ? "tx" : "typed_data"));
+    e |= set_new(o, "payload", json_string(in->payload == TKM_PAYLOAD_TX        ? "tx"
+                                           : in->payload == TKM_PAYLOAD_MESSAGE ? "message"
+                                                                                : "typed_data"));
     if (in->payload == TKM_PAYLOAD_TX) e |= set_new(o, "txType", json_integer((json_int_t)in->tx_type));
     if (in->has_chain_id) e |= set_new(o, "chainId", json_integer((json_int_t)in->chain_id));
     e |= set_new(o, "action", json_string(tkm_action_name(in->action)));
@@ -188,6 +192,8 @@ tkm_rc tkm_intent_to_json(json_t **out, const tkm_intent *in, const tkm_policy *
             e |= set_new(td, "primaryType", json_string(in->td_primary_type));
         }
     }
+    if (in->payload == TKM_PAYLOAD_MESSAGE) /* length and kind only: the content is never rendered */
+        e |= set_new(o, "message", json_pack("{s:I,s:b}", "length", (json_int_t)in->msg_len, "text", in->msg_text));
     e |= set_new(o, "notAfter", json_integer((json_int_t)in->not_after));
     if (e) {
         json_decref(o);

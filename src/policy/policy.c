@@ -19,7 +19,7 @@ static void strf(char *dst, size_t cap, const char *fmt, ...) {
 #define PATH_MAX_LEN 192
 
 static const char *const action_names[] = {"any", "transfer", "approve", "contract_call", "typed_data",
-                                           "deploy"};
+                                           "deploy", "sign_message"};
 
 const char *tkm_action_name(tkm_action a) {
     if ((unsigned)a < sizeof action_names / sizeof action_names[0]) return action_names[a];
@@ -228,6 +228,8 @@ void tkm_policy_free(tkm_policy *p) {
         free(r->td_name);
         free(r->td_version);
         free(r->td_primary_type);
+        for (size_t j = 0; j < r->n_msg_prefixes; j++) free(r->msg_prefixes[j].b);
+        free(r->msg_prefixes);
     }
     free(p->rules);
     for (size_t i = 0; i < p->n_clients; i++) {
@@ -288,6 +290,56 @@ int tkm_policy_is_admin(const tkm_policy *p, const uint8_t addr[static TKM_ETH_A
     for (size_t i = 0; i < p->n_admins; i++)
         if (memcmp(p->admins[i].b, addr, TKM_ETH_ADDR_LEN) == 0) return 1;
     return 0;
+}
+
+/* One code point of strict UTF-8 (RFC 3629 Table 3-7). Out: *cp. Returns: 0 when malformed or truncated. */
+static int utf8_next(tkm_rd *r, uint32_t *cp) {
+    uint8_t b0, b;
+    *cp = 0;
+    if (tkm_failed(tkm_rd_u8(r, &b0))) return 0;
+    if (b0 < 0x80) {
+        *cp = b0;
+        return 1;
+    }
+    unsigned n;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        n = 1;
+        *cp = b0 & 0x1Fu;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 2;
+        *cp = b0 & 0x0Fu;
+        if (b0 == 0xE0) lo = 0xA0;      /* no overlong forms */
+        if (b0 == 0xED) hi = 0x9F;      /* no surrogates */
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 3;
+        *cp = b0 & 0x07u;
+        if (b0 == 0xF0) lo = 0x90;      /* no overlong forms */
+        if (b0 == 0xF4) hi = 0x8F;      /* nothing above U+10FFFF */
+    } else {
+        return 0; /* continuation byte, C0/C1 overlong lead, F5..FF */
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (tkm_failed(tkm_rd_u8(r, &b)) || b < lo || b > hi) return 0;
+        lo = 0x80;
+        hi = 0xBF;
+        *cp = (*cp << 6) | (b & 0x3Fu);
+    }
+    return 1;
+}
+
+int tkm_policy_message_is_text(const uint8_t *msg, size_t len) {
+    tkm_rd r;
+    tkm_rd_init(&r, msg, len);
+    while (tkm_rd_left(&r)) {
+        uint32_t c;
+        if (!utf8_next(&r, &c)) return 0;
+        if ((c < 0x20 && c != 0x0A) || (c >= 0x7F && c <= 0x9F)) return 0; /* C0 but LF, DEL, C1 */
+        if (c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+            (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029)
+            return 0; /* bidi controls and separators: text that displays other than it reads */
+    }
+    return tkm_ok(tkm_rd_done(&r));
 }
 
 /* ---- sections ---- */
@@ -580,10 +632,75 @@ static tkm_rc parse_typed_data_matcher(tkm_policy_rule *r, const json_t *td, con
     return TKM_RC_OK;
 }
 
+/*
+ * The message block of a sign_message rule: {encoding, max_length, prefixes}
+ * (deny rules: prefixes only).
+ */
+static tkm_rc parse_message_conditions(tkm_policy_rule *r, const json_t *m, const char *path) {
+    static const char *const fields[] = {"encoding", "max_length", "prefixes", NULL};
+    char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+    TKM_TRY(tkm_json_check_fields(m, path, fields));
+    if (json_object_size(m) == 0)
+        return failf(TKM_ERR_POLICY_DOC, path, "an empty block is ambiguous: omit \"message\" for the defaults");
+    r->has_message = 1;
+    r->msg_max_len = TKM_POLICY_MSG_DEFAULT_MAX;
+    const char *s;
+    size_t n;
+    TKM_TRY(tkm_json_str(m, path, "encoding", 0, &s, &n));
+    if (s) {
+        subpath(p, path, "encoding");
+        if (!r->allow) return failf(TKM_ERR_POLICY_DOC, p, "limits do not apply to deny rules (they match prefixes)");
+        if (strcmp(s, "bytes") == 0)
+            r->msg_bytes = 1;
+        else if (strcmp(s, "utf8") != 0)
+            return failf(TKM_ERR_POLICY_DOC, p, "must be \"utf8\" (text, the default) or \"bytes\" (any bytes)");
+    }
+    json_t *v;
+    TKM_TRY(tkm_json_get(m, path, "max_length", 0, &v));
+    if (v) {
+        int64_t x;
+        subpath(p, path, "max_length");
+        if (!r->allow) return failf(TKM_ERR_POLICY_DOC, p, "limits do not apply to deny rules (they match prefixes)");
+        TKM_TRY(value_int(v, p, 1, TKM_POLICY_MSG_MAX, &x));
+        r->msg_max_len = (size_t)x;
+    }
+    json_t *arr;
+    TKM_TRY(get_array(m, path, "prefixes", 0, 1, TKM_POLICY_MSG_MAX_PREFIXES, &arr));
+    if (arr) {
+        subpath(p, path, "prefixes");
+        n = json_array_size(arr);
+        r->msg_prefixes = calloc(n, sizeof *r->msg_prefixes);
+        TKM_ENSURE(r->msg_prefixes, TKM_ERR_NOMEM);
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(arr, i);
+            idxpath(q, p, i);
+            if (!json_is_string(e)) return failf(TKM_ERR_JSON_TYPE, q, "a prefix is a string (the message's first bytes, UTF-8)");
+            const uint8_t *b = (const uint8_t *)json_string_value(e);
+            size_t len = json_string_length(e);
+            if (len < 1 || len > TKM_POLICY_MSG_PREFIX_MAX)
+                return failf(TKM_ERR_POLICY_DOC, q, "a prefix is 1 to %d bytes", TKM_POLICY_MSG_PREFIX_MAX);
+            if (r->allow && len > r->msg_max_len)
+                return failf(TKM_ERR_POLICY_DOC, q, "longer than max_length %zu: no message could match", r->msg_max_len);
+            if (r->allow && !r->msg_bytes && !tkm_policy_message_is_text(b, len))
+                return failf(TKM_ERR_POLICY_DOC, q, "not text (control characters other than \\n, or bidi controls): "
+                                                    "no utf8 message could match");
+            for (size_t j = 0; j < i; j++)
+                if (r->msg_prefixes[j].len == len && memcmp(r->msg_prefixes[j].b, b, len) == 0)
+                    return failf(TKM_ERR_POLICY_DOC, q, "duplicate prefix");
+            r->msg_prefixes[i].b = malloc(len);
+            TKM_ENSURE(r->msg_prefixes[i].b, TKM_ERR_NOMEM);
+            memcpy(r->msg_prefixes[i].b, b, len);
+            r->msg_prefixes[i].len = len;
+            r->n_msg_prefixes++;
+        }
+    }
+    return TKM_RC_OK;
+}
+
 static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     static const char *const fields[] = {"id", "effect", "keys", "chain_ids", "action", "asset", "to",
                                          "max_amount", "window_limit", "approvals", "selectors", "typed_data",
-                                         "max_value", "valid_from", "valid_until", "tx_types", NULL};
+                                         "max_value", "valid_from", "valid_until", "tx_types", "message", NULL};
     char path[PATH_MAX_LEN], p[PATH_MAX_LEN], q[PATH_MAX_LEN];
     idxpath(path, "rules", idx);
     tkm_policy_rule *r = &pol->rules[idx];
@@ -612,7 +729,8 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     subpath(p, path, "action");
     if (s) {
         if (tkm_failed(tkm_action_parse(&r->action, s)))
-            return failf(TKM_ERR_POLICY_DOC, p, "must be transfer, approve, contract_call, typed_data or deploy");
+            return failf(TKM_ERR_POLICY_DOC, p,
+                         "must be transfer, approve, contract_call, typed_data, deploy or sign_message");
     } else if (r->allow) {
         return failf(TKM_ERR_JSON_MISSING, p, "an allow rule must name its action");
     }
@@ -624,7 +742,7 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     if (s) {
         long a = tkm_policy_asset_by_name(pol, s);
         if (a < 0) return failf(TKM_ERR_POLICY_REF, p, "unknown asset \"%s\"", s);
-        if (act == TKM_ACTION_TYPED_DATA || act == TKM_ACTION_DEPLOY)
+        if (act == TKM_ACTION_TYPED_DATA || act == TKM_ACTION_DEPLOY || act == TKM_ACTION_SIGN_MESSAGE)
             return failf(TKM_ERR_POLICY_DOC, p, "an asset does not apply to %s", tkm_action_name(act));
         if (act == TKM_ACTION_APPROVE && pol->assets[a].native)
             return failf(TKM_ERR_POLICY_DOC, p, "approve needs a token asset, %s is native", s);
@@ -641,6 +759,8 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     TKM_TRY(get_array(rule, path, "chain_ids", 0, 1, TKM_POLICY_MAX_LIST, &arr));
     if (arr) {
         subpath(p, path, "chain_ids");
+        if (act == TKM_ACTION_SIGN_MESSAGE)
+            return failf(TKM_ERR_POLICY_DOC, p, "an EIP-191 message has no chain");
         n = json_array_size(arr);
         r->chain_ids = calloc(n, sizeof *r->chain_ids);
         TKM_ENSURE(r->chain_ids, TKM_ERR_NOMEM);
@@ -662,6 +782,7 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     if (arr) {
         subpath(p, path, "to");
         if (act == TKM_ACTION_DEPLOY) return failf(TKM_ERR_POLICY_DOC, p, "a deployment has no destination");
+        if (act == TKM_ACTION_SIGN_MESSAGE) return failf(TKM_ERR_POLICY_DOC, p, "an EIP-191 message has no destination");
         TKM_TRY(parse_rule_to(pol, r, arr, p));
     }
 
@@ -694,6 +815,19 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
         if (act != TKM_ACTION_TYPED_DATA)
             return failf(TKM_ERR_POLICY_DOC, p, "typed_data matchers apply to typed_data rules only");
         TKM_TRY(parse_typed_data_matcher(r, td, p));
+    }
+
+    /* message */
+    json_t *msg;
+    TKM_TRY(tkm_json_get(rule, path, "message", 0, &msg));
+    if (msg) {
+        subpath(p, path, "message");
+        if (act != TKM_ACTION_SIGN_MESSAGE)
+            return failf(TKM_ERR_POLICY_DOC, p, "message conditions apply to sign_message rules only");
+        if (!json_is_object(msg)) return failf(TKM_ERR_JSON_TYPE, p, "must be an object {encoding, max_length, prefixes}");
+        TKM_TRY(parse_message_conditions(r, msg, p));
+    } else if (act == TKM_ACTION_SIGN_MESSAGE && r->allow) {
+        r->msg_max_len = TKM_POLICY_MSG_DEFAULT_MAX; /* text, up to the default length, any content */
     }
 
     /* amounts */
@@ -779,6 +913,7 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     if (arr) {
         subpath(p, path, "tx_types");
         if (act == TKM_ACTION_TYPED_DATA) return failf(TKM_ERR_POLICY_DOC, p, "typed data is not a transaction");
+        if (act == TKM_ACTION_SIGN_MESSAGE) return failf(TKM_ERR_POLICY_DOC, p, "an EIP-191 message is not a transaction");
         r->tx_types = 0;
         for (size_t i = 0; i < json_array_size(arr); i++) {
             int64_t t;
@@ -787,6 +922,10 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
             if (r->tx_types & (1u << t)) return failf(TKM_ERR_POLICY_DOC, q, "duplicate type");
             r->tx_types |= 1u << t;
         }
+    }
+    if (act == TKM_ACTION_SIGN_MESSAGE) {
+        r->tx_types = 0; /* no transaction is a message */
+        if (r->allow) pol->message_rules++;
     }
     pol->tx_types_named |= r->tx_types;
     return TKM_RC_OK;

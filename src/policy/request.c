@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int tkm_key_label_ok(const char *s, size_t n) {
@@ -20,6 +21,7 @@ void tkm_request_free(tkm_request *r) {
     if (!r) return;
     if (r->has_tx) tkm_tx_free(&r->tx);
     tkm_typed_data_free(r->td);
+    free(r->msg);
     memset(r, 0, sizeof *r);
 }
 
@@ -30,7 +32,8 @@ static tkm_rc bad(const char *path, const char *why) {
 }
 
 tkm_rc tkm_request_from_json(tkm_request *r, const json_t *o) {
-    static const char *const fields[] = {"requestId", "key", "tx", "typedData", "approvals", "notAfter", NULL};
+    static const char *const fields[] = {"requestId", "key", "tx", "typedData", "message", "approvals", "notAfter",
+                                         NULL};
     memset(r, 0, sizeof *r);
     const char *s;
     size_t n;
@@ -43,13 +46,18 @@ tkm_rc tkm_request_from_json(tkm_request *r, const json_t *o) {
     if (!tkm_key_label_ok(s, n)) return bad("key", "a key label: 1-64 characters of A-Z a-z 0-9 _ . -");
     memcpy(r->key_label, s, n + 1);
     TKM_TRY(tkm_json_int(o, "", "notAfter", 1, 0, 9007199254740991LL, &r->not_after, &present));
-    json_t *tx, *td, *ap;
+    json_t *tx, *td, *msg, *ap;
     TKM_TRY(tkm_json_get(o, "", "tx", 0, &tx));
     TKM_TRY(tkm_json_get(o, "", "typedData", 0, &td));
-    if (!tx == !td) return bad("(root)", "exactly one of tx and typedData is required");
+    TKM_TRY(tkm_json_get(o, "", "message", 0, &msg));
+    if ((tx != NULL) + (td != NULL) + (msg != NULL) != 1)
+        return bad("(root)", "exactly one of tx, typedData and message is required");
     tkm_rc rc;
     char prev[200];
-    if (tx) {
+    if (msg) {
+        r->has_msg = 1;
+        TKM_TRY(tkm_json_hexbytes(o, "", "message", 1, TKM_REQUEST_MESSAGE_MAX, &r->msg, &r->msg_len, &present));
+    } else if (tx) {
         if (!json_is_object(tx)) return bad("tx", "must be an eth_signTransaction object");
         tkm_tx_init(&r->tx);
         r->has_tx = 1;
@@ -104,6 +112,28 @@ static void why_set(char *why, size_t cap, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(why, cap, fmt, ap);
     va_end(ap);
+}
+
+void tkm_eip191_digest(uint8_t out[static 32], const uint8_t *msg, size_t len) {
+    char dec[24];
+    int n = snprintf(dec, sizeof dec, "%zu", len);
+    tkm_keccak_ctx c;
+    tkm_keccak256_init(&c);
+    tkm_keccak256_update(&c, TKM_EIP191_PREFIX, sizeof TKM_EIP191_PREFIX - 1);
+    tkm_keccak256_update(&c, dec, (size_t)n);
+    if (len) tkm_keccak256_update(&c, msg, len);
+    tkm_keccak256_final(&c, out);
+}
+
+/* Personal messages: the digest, the length, whether it is text, the first bytes (prefix conditions). */
+static void intent_message(tkm_intent *it, const uint8_t *msg, size_t len) {
+    it->payload = TKM_PAYLOAD_MESSAGE;
+    it->action = TKM_ACTION_SIGN_MESSAGE;
+    tkm_eip191_digest(it->payload_hash, msg, len);
+    it->msg_len = len;
+    it->msg_text = len <= TKM_POLICY_MSG_MAX && tkm_policy_message_is_text(msg, len);
+    it->msg_head_len = len < sizeof it->msg_head ? len : sizeof it->msg_head;
+    if (it->msg_head_len) memcpy(it->msg_head, msg, it->msg_head_len);
 }
 
 static const char PERMIT_TYPE[] = "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)";
@@ -270,6 +300,10 @@ tkm_rc tkm_intent_build(tkm_intent *it, int *unsupported, char *why, size_t why_
     memcpy(it->key, key_addr, 20);
     it->not_after = r->not_after;
     if (r->has_tx) return intent_tx(it, unsupported, why, why_cap, &r->tx, key_addr, p);
+    if (r->has_msg) {
+        intent_message(it, r->msg, r->msg_len);
+        return TKM_RC_OK;
+    }
     TKM_ARG_CHECK(r->td != NULL);
     return intent_typed_data(it, unsupported, why, why_cap, r->td, key_addr);
 }

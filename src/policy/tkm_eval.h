@@ -4,7 +4,8 @@
  *
  * Order (docs/policy.md "Evaluation"):
  *  1. request level, in this order: UNSUPPORTED_PAYLOAD (transaction types 3
- *     and 4 unless a rule names them), UNKNOWN_KEY, the request id (same id,
+ *     and 4 unless a rule names them; EIP-191 messages unless an allow rule
+ *     has action sign_message), UNKNOWN_KEY, the request id (same id,
  *     key and payload: allowed again as an idempotent replay, nothing new is
  *     charged; same id otherwise: REPLAYED_REQUEST), OUTSIDE_VALIDITY
  *     (notAfter before now or more than max_validity_seconds ahead),
@@ -20,7 +21,11 @@
  * Condition order of a rule (rank): applicability = keys, then action and
  * asset (and the transaction type); then 1 chain (CHAIN_NOT_ALLOWED),
  * 2 destination (DESTINATION_NOT_ALLOWED), 3 selector (SELECTOR_NOT_ALLOWED),
- * 4 typed-data matchers (TYPED_DATA_NOT_ALLOWED), 5 amount (AMOUNT_OVER_MAX),
+ * 4 payload content: typed-data matchers (TYPED_DATA_NOT_ALLOWED) or, for
+ * sign_message rules, the message conditions (MESSAGE_NOT_ALLOWED: length
+ * over max_length; then for "utf8" rules a message of exactly 32 bytes — the
+ * shape of a hash — and a message that is not text; then the prefixes; deny
+ * rules match prefixes only), 5 amount (AMOUNT_OVER_MAX),
  * 6 native value (VALUE_OVER_MAX; no max_value means no value), 7 validity
  * dates (RULE_NOT_IN_EFFECT), 8 window limit (WINDOW_LIMIT_EXCEEDED),
  * 9 approvals (APPROVAL_INVALID when a presented approval did not count,
@@ -63,7 +68,8 @@
     X(REPLAYED_REQUEST, 14)                                                      \
     X(OUTSIDE_VALIDITY, 15)                                                      \
     X(UNSUPPORTED_PAYLOAD, 16)                                                   \
-    X(UNKNOWN_KEY, 17)
+    X(UNKNOWN_KEY, 17)                                                           \
+    X(MESSAGE_NOT_ALLOWED, 18)
 
 typedef enum {
 #define TKM_REASON_ENUM_(name, num) TKM_REASON_##name = num,

@@ -21,7 +21,15 @@
  *  - value: native value attached to the transaction (wei).
  *  - selector / calldata_hash: first 4 bytes and Keccak-256 of the calldata.
  *  - nonce: the transaction nonce (has_nonce = 0 for typed data).
- *  - payload_hash: the transaction signing hash or the EIP-712 digest.
+ *  - payload_hash: the transaction signing hash, the EIP-712 digest, or the
+ *    EIP-191 digest keccak256("\x19Ethereum Signed Message:\n" ‖ decimal
+ *    length ‖ message) of a personal message.
+ *  - msg_*: personal messages (payload MESSAGE, action sign_message; no
+ *    chain, asset, destination or amount): msg_len the message's length,
+ *    msg_text whether it is text (tkm_policy_message_is_text; only computed
+ *    up to TKM_POLICY_MSG_MAX bytes — a longer message is no rule's business
+ *    but its length), msg_head its first min(msg_len, TKM_POLICY_MSG_PREFIX_MAX)
+ *    bytes (what prefix conditions compare). The content is never rendered.
  *  - not_after: the request's validity end (unix seconds).
  * Secret?: no. Thread-safety: plain data.
  */
@@ -35,7 +43,7 @@
 
 #define TKM_REQUEST_ID_MAX 128
 
-typedef enum { TKM_PAYLOAD_TX = 1, TKM_PAYLOAD_TYPED_DATA = 2 } tkm_payload_kind;
+typedef enum { TKM_PAYLOAD_TX = 1, TKM_PAYLOAD_TYPED_DATA = 2, TKM_PAYLOAD_MESSAGE = 3 } tkm_payload_kind;
 typedef enum { TKM_ASSET_NONE = 0, TKM_ASSET_NATIVE = 1, TKM_ASSET_CONTRACT = 2 } tkm_asset_kind;
 
 typedef struct {
@@ -67,6 +75,11 @@ typedef struct {
     char td_version[TKM_POLICY_TD_STR_MAX + 1];
     uint8_t td_verifying_contract[TKM_ETH_ADDR_LEN];
     char td_primary_type[TKM_POLICY_TD_STR_MAX + 1];
+    /* EIP-191 personal message */
+    size_t msg_len;
+    int msg_text;
+    size_t msg_head_len;
+    uint8_t msg_head[TKM_POLICY_MSG_PREFIX_MAX];
     int64_t not_after;
 } tkm_intent;
 
@@ -76,7 +89,8 @@ TKM_API int tkm_request_id_ok(const char *s, size_t n);
 /*
  * Read a hand-written intent (tests, tools): an object with the fields of
  * docs/policy.md "Intent JSON". Strict: unknown fields rejected, paths in the
- * error detail. Out: *out (zeroed on failure).
+ * error detail. Personal messages are refused here (their content is not part
+ * of the JSON form): build them from a request. Out: *out (zeroed on failure).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_intent_from_json(tkm_intent *out, const json_t *obj);
 

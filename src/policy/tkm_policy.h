@@ -43,6 +43,11 @@
 #define TKM_POLICY_MAX_VALIDITY_CAP 2592000 /* max_validity_seconds <= 30 days */
 #define TKM_POLICY_MAX_WINDOW 31536000      /* window_limit.seconds <= 365 days */
 #define TKM_POLICY_TD_STR_MAX 256    /* typed-data matcher strings */
+/* EIP-191 personal messages (sign_message rules, docs/policy.md "Messages") */
+#define TKM_POLICY_MSG_MAX 4096          /* message.max_length <= 4096 bytes */
+#define TKM_POLICY_MSG_DEFAULT_MAX 1024  /* message.max_length when absent */
+#define TKM_POLICY_MSG_PREFIX_MAX 256    /* bytes in one message.prefixes entry */
+#define TKM_POLICY_MSG_MAX_PREFIXES 64   /* entries in message.prefixes */
 
 typedef enum {
     TKM_ACTION_ANY = 0, /* deny rules only: "action" absent */
@@ -51,6 +56,7 @@ typedef enum {
     TKM_ACTION_CONTRACT_CALL = 3,
     TKM_ACTION_TYPED_DATA = 4,
     TKM_ACTION_DEPLOY = 5,
+    TKM_ACTION_SIGN_MESSAGE = 6, /* an EIP-191 version 0x45 personal message */
 } tkm_action;
 
 /* Returns: "transfer", … ("any" for TKM_ACTION_ANY). */
@@ -79,6 +85,12 @@ typedef struct {
     tkm_addr *addrs;
     size_t n;
 } tkm_policy_set;
+
+/* A byte string owned by the policy (message prefixes may hold any bytes, NUL included). */
+typedef struct {
+    uint8_t *b;
+    size_t len;
+} tkm_policy_bytes;
 
 typedef struct {
     size_t group; /* index into groups */
@@ -115,6 +127,20 @@ typedef struct {
     char *td_name, *td_version, *td_primary_type; /* NULL = not constrained */
     int has_td_verifying_contract;
     tkm_addr td_verifying_contract;
+    /*
+     * EIP-191 message conditions (sign_message rules; deny rules: prefixes only).
+     * msg_bytes = 0 ("utf8", the default): the message must be text
+     * (tkm_policy_message_is_text) and must not be exactly 32 bytes long;
+     * msg_bytes = 1 ("bytes"): any bytes. msg_max_len: allow rules only
+     * (default TKM_POLICY_MSG_DEFAULT_MAX). Prefixes: none = any content; an
+     * allow rule's prefixes fit max_length and, under "utf8", are text; a deny
+     * rule's may be any bytes JSON can carry (they match bytes rules' messages too).
+     */
+    int has_message;
+    int msg_bytes;
+    size_t msg_max_len;
+    tkm_policy_bytes *msg_prefixes;
+    size_t n_msg_prefixes;
     /* amounts in base units */
     int has_max_amount;
     tkm_u256 max_amount;
@@ -177,6 +203,7 @@ typedef struct tkm_policy {
     tkm_policy_rule *rules;
     size_t n_rules;
     unsigned tx_types_named; /* union of the rules' tx_types */
+    size_t message_rules;    /* allow rules with action sign_message: 0 = EIP-191 messages are off */
     tkm_policy_client *clients;
     size_t n_clients;
     uint8_t *canonical;      /* JCS bytes of the document (what the hash covers) */
@@ -214,6 +241,16 @@ TKM_API const tkm_policy_client *tkm_policy_client_find(const tkm_policy *p, con
 /* Returns: 1 when the client may sign with the key (label, address). */
 TKM_API int tkm_policy_client_may_use(const tkm_policy_client *c, const char *label,
                                       const uint8_t addr[static TKM_ETH_ADDR_LEN]);
+
+/*
+ * Whether msg[0..len) is text a person can read for what it is: valid UTF-8
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) with no
+ * control characters other than \n (no C0 but LF, no DEL, no C1 U+0080-U+009F)
+ * and no characters that reorder or hide text (bidi controls U+061C, U+200E,
+ * U+200F, U+202A-U+202E, U+2066-U+2069; line/paragraph separators U+2028,
+ * U+2029). msg may be NULL when len is 0. Returns: 1 when text, 0 otherwise.
+ */
+TKM_API int tkm_policy_message_is_text(const uint8_t *msg, size_t len);
 
 /* Parse a time: JSON integer (unix seconds) or "YYYY-MM-DDTHH:MM:SSZ". Used for valid_from/until. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_policy_parse_time(int64_t *out, const json_t *v, const char *path);

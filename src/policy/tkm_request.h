@@ -3,11 +3,13 @@
  *
  * Request JSON (docs/policy.md "Requests"), strict (unknown fields refused,
  * paths in error details):
- *   {"requestId": "…", "key": "<label>", "tx": {…} | "typedData": {…},
+ *   {"requestId": "…", "key": "<label>", "tx": {…} | "typedData": {…} | "message": "0x…",
  *    "approvals": ["0x…" | {"signature","expiresAt","signer"}, …],
  *    "notAfter": <unix seconds>}
  * tx is an eth_signTransaction object (JSON-RPC shape, parsed by the eth
- * module); typedData an eth_signTypedData_v4 document. Exactly one of them.
+ * module); typedData an eth_signTypedData_v4 document; message the bytes of
+ * an EIP-191 personal message as 0x hex (what personal_sign / eth_sign carry;
+ * at most TKM_REQUEST_MESSAGE_MAX bytes). Exactly one of them.
  *
  * Building the intent (tkm_intent_build) needs the key's address (from the
  * caller's key registry) and the active policy (which token contracts are
@@ -31,6 +33,10 @@
 #include "tkm_policy.h"
 
 #define TKM_REQUEST_MAX_BYTES ((size_t)4 << 20)
+#define TKM_REQUEST_MESSAGE_MAX ((size_t)1 << 20) /* bytes of one personal message */
+
+/* EIP-191 version 0x45: the prefix of a personal message's digest. */
+#define TKM_EIP191_PREFIX "\x19" "Ethereum Signed Message:\n"
 
 typedef struct {
     char request_id[TKM_REQUEST_ID_MAX + 1];
@@ -42,8 +48,18 @@ typedef struct {
     char approvals_why[160];
     int has_tx;
     tkm_tx tx;               /* when has_tx */
-    tkm_typed_data *td;      /* otherwise */
+    tkm_typed_data *td;      /* typed data */
+    int has_msg;             /* a personal message (msg may be NULL when msg_len is 0) */
+    uint8_t *msg;
+    size_t msg_len;
 } tkm_request;
+
+/*
+ * The EIP-191 (version 0x45) digest of a personal message:
+ * keccak256("\x19Ethereum Signed Message:\n" ‖ decimal len ‖ msg), what
+ * eth_sign / personal_sign sign. msg may be NULL when len is 0.
+ */
+TKM_API void tkm_eip191_digest(uint8_t out[static 32], const uint8_t *msg, size_t len);
 
 /*
  * Parse a request document. Out: *r (free with tkm_request_free, also after

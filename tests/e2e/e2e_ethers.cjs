@@ -153,7 +153,7 @@ async function main() {
   const over = await T.rpc(url, op, caFile, 'eth_signTransaction', [rpcTx({ ...txs[2], nonce: 11, value: ethers.parseEther('2') })]);
   check(over.error && over.error.data.reason === 'AMOUNT_OVER_MAX' && over.error.data.rule === 'small-eth', 'over max_amount: AMOUNT_OVER_MAX, rule small-eth');
   const raw = await T.rpc(url, op, caFile, 'personal_sign', ['0x68656c6c6f', hot]);
-  check(raw.error && raw.error.code === 405 && raw.error.data.reason === 'UNSUPPORTED_PAYLOAD', 'personal_sign: refused (405, no EIP-191 rules)');
+  check(raw.error && raw.error.code === 405 && raw.error.data.reason === 'UNSUPPORTED_PAYLOAD', 'personal_sign: refused (405 UNSUPPORTED_PAYLOAD: the policy has no sign_message rule)');
 
   /* window: 3 ETH per day by rule small-eth; 1.5 spent above (3 x 0.5) */
   const w1 = await T.rpc(url, op, caFile, 'eth_signTransaction', [rpcTx({ ...txs[2], nonce: 20, value: ethers.parseEther('1') })]);

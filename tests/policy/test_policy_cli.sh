@@ -51,6 +51,16 @@ set +e; out=$(teekm policy eval --policy "$dir/doc_example.json" --request "$dir
 echo '{"requestId":"x","key":"hot","notAfter":1}' > "$dir/r3.json"
 set +e; out=$(teekm policy eval --policy "$dir/doc_example.json" --key hot=$hot --request "$dir/r3.json"); rc=$?; set -e
 [ $rc -eq 2 ] && echo "$out" | grep -q REQUEST || fail "malformed request: rc $rc $out"
+# an EIP-191 message ("app.example.com wants you to sign in…" as hex): off without a sign_message rule, then allowed by one
+msg=0x$(printf 'app.example.com wants you to sign in with your Ethereum account:\n%s' "$hot" | od -An -tx1 -v | tr -d ' \n')
+echo "{\"requestId\":\"m-1\",\"key\":\"hot\",\"notAfter\":1750000600,\"message\":\"$msg\"}" > "$dir/m1.json"
+set +e; out=$(teekm policy eval --policy "$dir/doc_example.json" --key hot=$hot --request "$dir/m1.json" --now 1750000000); rc=$?; set -e
+[ $rc -eq 1 ] && echo "$out" | grep -q '"reason": "UNSUPPORTED_PAYLOAD"' || fail "message without sign_message rules: rc $rc $out"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["rules"].append({"id":"siwe","effect":"allow","keys":["hot"],"action":"sign_message","message":{"prefixes":["app.example.com wants you to sign in with your Ethereum account:\n"]}}); json.dump(d,open(sys.argv[2],"w"))' \
+  "$dir/doc_example.json" "$dir/with_messages.json"
+out=$(teekm policy eval --policy "$dir/with_messages.json" --key hot=$hot --request "$dir/m1.json" --now 1750000000) || fail "message not allowed: $out"
+echo "$out" | grep -q '"rule": "siwe"' && echo "$out" | grep -q '"length": 107' || fail "$out"
+echo "$out" | grep -q 'example.com\|6578616d706c65' && fail "the message content is in the decision: $out"
 
 # 4. a stream with --state: recorded, idempotent, audited
 { order s-1 1.5 | tr -d '\n'; echo; order s-2 1.5 | tr -d '\n'; echo; order s-1 1.5 | tr -d '\n'; echo; order s-3 1.4 | tr -d '\n'; echo; } > "$dir/stream.jsonl"

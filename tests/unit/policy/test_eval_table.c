@@ -123,7 +123,8 @@ static void check_intent(const char *name, const tkm_intent *it, const json_t *w
     const char *ph = json_string_value(json_object_get(want, "payloadHash"));
     uint8_t h[32];
     tu_hex_exact(h, 32, ph);
-    if (memcmp(h, it->payload_hash, 32) != 0) fail_msg("%s: payload hash differs from ethers' unsignedHash", name);
+    if (memcmp(h, it->payload_hash, 32) != 0)
+        fail_msg("%s: payload hash differs from ethers' (unsignedHash, hashMessage)", name);
     if (unsupported) return;
     const char *action = json_string_value(json_object_get(want, "action"));
     if (action && strcmp(action, tkm_action_name(it->action)) != 0)
@@ -146,6 +147,9 @@ static void check_intent(const char *name, const tkm_intent *it, const json_t *w
         TU_ASSERT_OK(tkm_u256_from_dec(&x, amount, strlen(amount)));
         if (!it->has_amount || tkm_u256_cmp(&x, &it->amount) != 0) fail_msg("%s: amount differs", name);
     }
+    json_t *ml = json_object_get(want, "messageLength");
+    if (ml && (it->payload != TKM_PAYLOAD_MESSAGE || it->msg_len != (size_t)json_integer_value(ml)))
+        fail_msg("%s: message length differs", name);
     const char *sel = json_string_value(json_object_get(want, "selector"));
     if (sel) {
         uint8_t b[4];

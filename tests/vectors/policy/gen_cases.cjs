@@ -29,6 +29,7 @@ const A = {
 const INSTANCE = ethers.id('teekm-test-instance');
 const OTHER_INSTANCE = ethers.id('teekm-other-instance');
 const NOW = 1750000000;
+const SIWE_PREFIX = 'app.example.com wants you to sign in with your Ethereum account:\n';
 const FREEZE_FROM = NOW + 100000, FREEZE_UNTIL = NOW + 110000;
 
 const policy = {
@@ -63,6 +64,14 @@ const policy = {
     { id: 'blobs', effect: 'allow', keys: ['hot'], action: 'contract_call', to: [A.inbox], tx_types: [3], chain_ids: [1] },
     { id: 'cold-window', effect: 'allow', keys: ['treasury'], action: 'transfer', asset: 'ETH', to: ['@cold'],
       valid_from: '2025-06-16T00:00:00Z', valid_until: '2025-06-17T00:00:00Z', max_amount: '5000' },
+    // EIP-191 personal messages (docs/policy.md "Messages")
+    { id: 'no-blanket-approvals', effect: 'deny', keys: ['*'], action: 'sign_message', message: { prefixes: ['I approve all', '\u0019\u0001'] } },
+    { id: 'siwe-login', effect: 'allow', keys: ['hot'], action: 'sign_message',
+      message: { encoding: 'utf8', max_length: 1024, prefixes: [SIWE_PREFIX] } },
+    { id: 'ops-notes', effect: 'allow', keys: ['hot'], action: 'sign_message',
+      message: { max_length: 200, prefixes: ['teekm ops note: '] }, approvals: [{ group: 'ops', threshold: 1 }] },
+    { id: 'attest-bytes', effect: 'allow', keys: ['treasury'], action: 'sign_message', message: { encoding: 'bytes', max_length: 64 } },
+    { id: 'text-any', effect: 'allow', keys: ['test'], action: 'sign_message' },
   ],
 };
 
@@ -466,6 +475,70 @@ txStep('EIP-7702 set-code transaction, named by no rule', { type: 4, to: A.inbox
   txStep('nonce: first payload', { id: 'nn-1', nonce: n, value: ETH('1') }, { action: 'transfer' }, allow('hot-eth-small'));
   const c = cases.pop(), d = (txStep('nonce: second payload', { id: 'nn-2', nonce: n, value: ETH('2') }, { action: 'transfer' }, deny('NONCE_CONFLICT')), cases.pop());
   add('tx: a second payload at a signed nonce', [c.steps[0], d.steps[0]]);
+}
+
+// ---- EIP-191 personal messages: the request carries the message as hex; ethers.hashMessage gives the digest
+/* A message request. o: {id, key, msg (string: UTF-8; or bytes), policy}. */
+function msgStep(name, o, expect, approvals = []) {
+  const bytes = typeof o.msg === 'string' ? ethers.toUtf8Bytes(o.msg) : o.msg;
+  const key = o.key || 'hot';
+  const payloadHash = ethers.hashMessage(bytes);
+  const it = { requestId: o.id || ('msg-' + (counter++)), key, keyAddress: KEYS[key], action: 'sign_message',
+    payloadHash, notAfter: NOW + 600 };
+  add('message: ' + name, [{ now: NOW, policy: o.policy, request: { requestId: it.requestId, key, message: ethers.hexlify(bytes),
+    notAfter: it.notAfter }, expectIntent: { payloadHash, action: 'sign_message', messageLength: bytes.length }, intent: it,
+    approvals, expect }]);
+}
+const siwe = (domain, extra = '') => domain + ' wants you to sign in with your Ethereum account:\n' + A.hot +
+  '\n\nSign in to the treasury console.\n\nURI: https://' + domain + '/login\nVersion: 1\nChain ID: 1\nNonce: 32891756\n' +
+  'Issued At: 2025-06-15T14:06:40Z' + extra;
+const hash32 = ethers.getBytes(ethers.id('a safeTxHash or any other 32-byte digest'));
+const bytesOf = (...parts) => ethers.getBytes(ethers.concat(parts.map((x) => typeof x === 'string' ? ethers.toUtf8Bytes(x) : Uint8Array.from(x))));
+msgStep('SIWE sign-in with the listed domain', { msg: siwe('app.example.com') }, allow('siwe-login'));
+msgStep('SIWE sign-in for another domain', { msg: siwe('evil.example.net') }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('the prefix must be at the start', { msg: ' ' + siwe('app.example.com') }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('over max_length', { msg: siwe('app.example.com', '\nResources:\n- ' + 'x'.repeat(1000)) }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('max_length is inclusive', { msg: siwe('app.example.com', '\n' + 'x'.repeat(1024 - siwe('app.example.com').length - 1)) }, allow('siwe-login'));
+msgStep('invalid UTF-8 after the prefix', { msg: bytesOf(siwe('app.example.com'), [0xff]) }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('overlong UTF-8 (C0 AF for /)', { msg: bytesOf(siwe('app.example.com'), [0xc0, 0xaf]) }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('UTF-8 surrogate (ED A0 80)', { msg: bytesOf(siwe('app.example.com'), [0xed, 0xa0, 0x80]) }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('carriage return is a control character', { msg: siwe('app.example.com').replace(/\n/g, '\r\n') }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('tab is a control character', { msg: siwe('app.example.com', '\t') }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('C1 control U+0085', { msg: siwe('app.example.com', '\u0085') }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('bidi override U+202E', { msg: siwe('app.example.com', '\u202e') }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('32 raw bytes (a hash) under a text rule', { msg: hash32 }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'));
+msgStep('32 raw bytes, any-text rule', { key: 'test', msg: hash32 }, deny('MESSAGE_NOT_ALLOWED', 'text-any'));
+msgStep('32 bytes of ASCII text still have the shape of a hash', { key: 'test', msg: 'abcdefghijklmnopqrstuvwxyz012345' }, deny('MESSAGE_NOT_ALLOWED', 'text-any'));
+msgStep('31 bytes of text', { key: 'test', msg: 'abcdefghijklmnopqrstuvwxyz01234' }, allow('text-any'));
+msgStep('multi-byte UTF-8 text', { key: 'test', msg: 'Grüße aus Zürich 👋\nLine two' }, allow('text-any'));
+msgStep('the empty message', { key: 'test', msg: new Uint8Array(0) }, allow('text-any'));
+msgStep('default max_length 1024', { key: 'test', msg: 'y'.repeat(1024) }, allow('text-any'));
+msgStep('default max_length 1024, one over', { key: 'test', msg: 'y'.repeat(1025) }, deny('MESSAGE_NOT_ALLOWED', 'text-any'));
+msgStep('a very long message', { key: 'test', msg: 'z'.repeat(5000) }, deny('MESSAGE_NOT_ALLOWED', 'text-any'));
+msgStep('32 raw bytes where a rule allows bytes', { key: 'treasury', msg: hash32 }, allow('attest-bytes'));
+msgStep('bytes rule: invalid UTF-8 is fine', { key: 'treasury', msg: bytesOf([0xff, 0x00, 0x19, 0x01]) }, allow('attest-bytes'));
+msgStep('bytes rule: over its max_length', { key: 'treasury', msg: new Uint8Array(65) }, deny('MESSAGE_NOT_ALLOWED', 'attest-bytes'));
+msgStep('deny rule by prefix, any key', { key: 'test', msg: 'I approve all transfers from this account' }, deny('DENIED_BY_RULE', 'no-blanket-approvals'));
+msgStep('deny rule by prefix, bytes rule key', { key: 'treasury', msg: 'I approve all' }, deny('DENIED_BY_RULE', 'no-blanket-approvals'));
+msgStep('deny rule with a non-text prefix catches a bytes rule\'s message', { key: 'treasury', msg: bytesOf([0x19, 0x01], hash32) }, deny('DENIED_BY_RULE', 'no-blanket-approvals'));
+msgStep('a key no message rule names', { key: 'cold', msg: 'hello' }, deny('NO_MATCHING_RULE'));
+msgStep('default off: a policy without sign_message rules', { policy: 'second', msg: siwe('app.example.com') }, deny('UNSUPPORTED_PAYLOAD'));
+msgStep('default off: even 32 bytes', { policy: 'second', msg: hash32 }, deny('UNSUPPORTED_PAYLOAD'));
+const note = 'teekm ops note: hot key rotation planned for 2025-06-20';
+msgStep('approvals: missing', { msg: note }, deny('APPROVALS_MISSING', 'ops-notes'));
+msgStep('approvals: an ops member', { msg: note }, allow('ops-notes'), [{ by: 'ops1' }]);
+msgStep('approvals: signed for another message', { msg: note }, deny('APPROVAL_INVALID', 'ops-notes'), [{ by: 'ops1', tamper: { payloadHash: ethers.hashMessage(note + '!') } }]);
+msgStep('approvals: signed as a transfer', { msg: note }, deny('APPROVAL_INVALID', 'ops-notes'), [{ by: 'ops1', tamper: { action: 'transfer' } }]);
+msgStep('approvals: a risk member is not ops', { msg: note }, deny('APPROVAL_INVALID', 'ops-notes'), [{ by: 'risk1' }]);
+msgStep('approvals do not rescue a failing prefix', { msg: 'teekm ops note:' }, deny('MESSAGE_NOT_ALLOWED', 'siwe-login'), [{ by: 'ops1' }]);
+{
+  msgStep('idempotent message', { id: 'm-idem', msg: siwe('app.example.com') }, allow('siwe-login'));
+  const a = cases.pop();
+  msgStep('idempotent message', { id: 'm-idem', msg: siwe('app.example.com') }, { ...allow('siwe-login'), idempotent: true });
+  const b = cases.pop();
+  msgStep('idempotent message', { id: 'm-idem', msg: siwe('app.example.com', '\nResources:\n- x') }, deny('REPLAYED_REQUEST'));
+  const c = cases.pop();
+  add('message: same id, same message is idempotent; another message is a replay', [a.steps[0], b.steps[0], c.steps[0]]);
 }
 
 /* RFC 8785 for documents of ASCII strings, integers, booleans: sorted keys (UTF-16 order), no spaces. */
