@@ -14,15 +14,6 @@
 #define DEF_BATCH 256u
 #define MAX_BATCH 1024u
 
-json_t *signer_hex(const uint8_t *b, size_t n) {
-    tkm_wr w;
-    tkm_wr_init(&w, 0);
-    json_t *s = NULL;
-    if (tkm_ok(tkm_hex_encode_wr(&w, b, n, 1))) s = json_stringn((const char *)w.p, w.len);
-    tkm_wr_free(&w);
-    return s;
-}
-
 json_t *signer_addr(const uint8_t a[20]) {
     char s[TKM_ETH_ADDR_STR_LEN];
     tkm_eth_address_checksum(s, a);
@@ -225,7 +216,7 @@ void tkm_signer_audit(void *arg, const tkm_api_audit_event *ev) {
         if (id->cert_presented) {
             json_object_set_new(client, "cn", json_string(id->cn));
             json_object_set_new(client, "subject", json_string(id->subject));
-            json_object_set_new(client, "fingerprint", signer_hex(id->fingerprint, 32));
+            json_object_set_new(client, "fingerprint", tkm_json_hex_new(id->fingerprint, 32));
         }
     }
     json_t *b = json_pack("{s:i,s:s,s:s,s:s,s:s,s:o*,s:s,s:s,s:o*}", "status", ev->http_status, "code",

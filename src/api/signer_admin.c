@@ -88,7 +88,7 @@ static tkm_rc parse_approvals(const json_t *o, uint64_t default_expiry, tkm_appr
 static json_t *key_json(const tkm_store_key_info *k, const uint8_t *pub) {
     json_t *o = json_pack("{s:s,s:o,s:s,s:I}", "label", k->label, "address", signer_addr(k->address), "status",
                           k->status == TKM_STORE_KEY_ACTIVE ? "active" : "retired", "created", (json_int_t)k->created);
-    if (o && pub) json_object_set_new(o, "publicKey", signer_hex(pub, 65));
+    if (o && pub) json_object_set_new(o, "publicKey", tkm_json_hex_new(pub, 65));
     return o;
 }
 
@@ -189,7 +189,7 @@ static void key_event(tkm_signer *s, tkm_api_req *r, tkm_key_event ev, const cha
         if (tkm_ok(tkm_key_event_typed_data(&doc, s->instance_id, rid, ev, label, subject, pv, (uint64_t)expires))) {
             json_t *extra = json_pack("{s:s,s:s,s:s,s:I,s:{s:o,s:o}}", "requestId", rid, "action",
                                       tkm_key_event_name(ev), "label", label, "expiresAt", (json_int_t)expires,
-                                      "approval", "typedData", doc, "digest", signer_hex(d, 32));
+                                      "approval", "typedData", doc, "digest", tkm_json_hex_new(d, 32));
             tkm_err_detail_set("%s", detail);
             pthread_mutex_unlock(&s->admin_mu);
             reply_quorum(r, rc, extra);
@@ -241,7 +241,7 @@ static void policy_get(tkm_signer *s, tkm_api_req *r) {
         return;
     }
     tkm_api_req_reply_json(r, 200, json_pack("{s:I,s:o,s:o}", "version", (json_int_t)p->version, "hash",
-                                             signer_hex(p->hash, 32), "policy", doc));
+                                             tkm_json_hex_new(p->hash, 32), "policy", doc));
 }
 
 static proposal *proposal_find(tkm_signer *s, const uint8_t hash[32]) {
@@ -259,10 +259,10 @@ static json_t *proposal_json(tkm_signer *s, const proposal *p) {
         return NULL;
     json_t *signers = json_array();
     for (size_t i = 0; signers && i < p->n_approvals; i++) json_array_append_new(signers, signer_addr(p->signers[i]));
-    return json_pack("{s:o,s:I,s:I,s:o,s:I,s:{s:o,s:o},s:o}", "hash", signer_hex(p->hash, 32), "version",
+    return json_pack("{s:o,s:I,s:I,s:o,s:I,s:{s:o,s:o},s:o}", "hash", tkm_json_hex_new(p->hash, 32), "version",
                      (json_int_t)p->version, "previousVersion", (json_int_t)p->prev_version, "previousHash",
-                     signer_hex(p->prev_hash, 32), "expiresAt", (json_int_t)p->expires_at, "approval", "typedData",
-                     doc, "digest", signer_hex(d, 32), "approvals", signers);
+                     tkm_json_hex_new(p->prev_hash, 32), "expiresAt", (json_int_t)p->expires_at, "approval", "typedData",
+                     doc, "digest", tkm_json_hex_new(d, 32), "approvals", signers);
 }
 
 static void policy_propose(tkm_signer *s, tkm_api_req *r) {
@@ -464,7 +464,7 @@ static void proposal_activate(tkm_signer *s, tkm_api_req *r, const uint8_t h[32]
     const tkm_policy *cur = signer_policy(s);
     tkm_log(TKM_LOG_INFO, "signer", "policy version %llu activated", (unsigned long long)cur->version);
     tkm_api_req_reply_json(r, 200, json_pack("{s:I,s:o}", "version", (json_int_t)cur->version, "hash",
-                                             signer_hex(cur->hash, 32)));
+                                             tkm_json_hex_new(cur->hash, 32)));
 }
 
 /* ---- audit export: JSON Lines, streamed in pages ---- */

@@ -178,7 +178,6 @@ void signer_new_request_id(tkm_signer *s, char out[TKM_REQUEST_ID_MAX + 1]);
 void signer_outcome_put(tkm_signer *s, const job *j);
 int signer_outcome_get(tkm_signer *s, const char *request_id, outcome *out);
 void signer_refresh_state(tkm_signer *s);
-json_t *signer_hex(const uint8_t *b, size_t n);
 json_t *signer_addr(const uint8_t a[20]);
 
 /* signer_rpc.c */

@@ -301,7 +301,7 @@ static json_t *sig_hex_v27(const uint8_t sig[65]) {
     uint8_t v[65];
     memcpy(v, sig, 65);
     v[64] = (uint8_t)(27 + sig[64]);
-    return signer_hex(v, 65);
+    return tkm_json_hex_new(v, 65);
 }
 
 void signer_job_finish(tkm_signer *s, job *j) {
@@ -335,7 +335,7 @@ void signer_job_finish(tkm_signer *s, job *j) {
             tkm_wr w;
             tkm_wr_init(&w, 0);
             tkm_rc rc = tkm_tx_encode_signed(tx, &w);
-            if (tkm_ok(rc)) result = signer_hex(w.p, w.len);
+            if (tkm_ok(rc)) result = tkm_json_hex_new(w.p, w.len);
             tkm_wr_free(&w);
         } else {
             result = sig_hex_v27(j->res.sig);
@@ -603,8 +603,8 @@ static void m_prepare(tkm_rpc_call *c, void *arg) {
             tkm_approval_digest(d, s->instance_id, &b.intent, (uint64_t)na);
             o = json_pack("{s:s,s:I,s:{s:s,s:o},s:o,s:o,s:{s:o,s:o,s:I},s:I}", "requestId", b.intent.request_id,
                           "notAfter", (json_int_t)na, "key", "label", b.key.label, "address", signer_addr(b.key.addr),
-                          "intent", ij, "payloadHash", signer_hex(b.intent.payload_hash, 32), "approval", "typedData",
-                          doc, "digest", signer_hex(d, 32), "expiresAt", (json_int_t)na, "approvals",
+                          "intent", ij, "payloadHash", tkm_json_hex_new(b.intent.payload_hash, 32), "approval", "typedData",
+                          doc, "digest", tkm_json_hex_new(d, 32), "expiresAt", (json_int_t)na, "approvals",
                           (json_int_t)napp);
             ij = doc = NULL;
             if (!o) rc = TKM_RC(TKM_ERR_NOMEM);
