@@ -67,17 +67,6 @@ void tkm_audit_writer_free(tkm_audit_writer *w) {
     free(w);
 }
 
-/* Append a decimal integer (hot path: no printf). */
-static tkm_rc wr_u64(tkm_wr *w, uint64_t v) {
-    char d[20];
-    size_t n = 0;
-    do {
-        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return tkm_wr_put(w, d + sizeof d - n, n);
-}
-
 /* The canonical hash preimage: keys body, prev, seq, time, type (already sorted). */
 static tkm_rc preimage(tkm_wr *o, const pending *r) {
     TKM_TRY(tkm_wr_str(o, "{\"body\":"));
@@ -85,9 +74,9 @@ static tkm_rc preimage(tkm_wr *o, const pending *r) {
     TKM_TRY(tkm_wr_str(o, ",\"prev\":\""));
     TKM_TRY(tkm_hex_encode_wr(o, r->prev, 32, 1));
     TKM_TRY(tkm_wr_str(o, "\",\"seq\":"));
-    TKM_TRY(wr_u64(o, r->seq));
+    TKM_TRY(tkm_wr_dec_u64(o, r->seq));
     TKM_TRY(tkm_wr_str(o, ",\"time\":"));
-    TKM_TRY(wr_u64(o, (uint64_t)r->time)); /* time >= 0 (checked when queued) */
+    TKM_TRY(tkm_wr_dec_u64(o, (uint64_t)r->time)); /* time >= 0 (checked when queued) */
     TKM_TRY(tkm_wr_str(o, ",\"type\":\""));
     TKM_TRY(tkm_wr_str(o, EVENT_NAMES[r->type]));
     TKM_TRY(tkm_wr_str(o, "\"}"));
@@ -169,7 +158,7 @@ static tkm_rc line(tkm_wr *o, const pending *r, const uint8_t *sig) {
     TKM_TRY(tkm_wr_str(o, "\",\"prev\":\""));
     TKM_TRY(tkm_hex_encode_wr(o, r->prev, 32, 1));
     TKM_TRY(tkm_wr_str(o, "\",\"seq\":"));
-    TKM_TRY(wr_u64(o, r->seq));
+    TKM_TRY(tkm_wr_dec_u64(o, r->seq));
     TKM_TRY(tkm_wr_str(o, ",\"sig\":"));
     if (sig) {
         TKM_TRY(tkm_wr_u8(o, '"'));
@@ -179,7 +168,7 @@ static tkm_rc line(tkm_wr *o, const pending *r, const uint8_t *sig) {
         TKM_TRY(tkm_wr_str(o, "null"));
     }
     TKM_TRY(tkm_wr_str(o, ",\"time\":"));
-    TKM_TRY(wr_u64(o, (uint64_t)r->time));
+    TKM_TRY(tkm_wr_dec_u64(o, (uint64_t)r->time));
     TKM_TRY(tkm_wr_str(o, ",\"type\":\""));
     TKM_TRY(tkm_wr_str(o, EVENT_NAMES[r->type]));
     TKM_TRY(tkm_wr_str(o, "\"}\n"));

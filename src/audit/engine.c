@@ -139,17 +139,6 @@ static json_t *approvers_json(const tkm_decision *d) {
     return a;
 }
 
-/* Append a decimal integer (hot path: no printf). */
-static tkm_rc wr_u64(tkm_wr *w, uint64_t v) {
-    char d[20];
-    size_t n = 0;
-    do {
-        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return tkm_wr_put(w, d + sizeof d - n, n);
-}
-
 /* A JCS string: escapes per RFC 8785 (input is valid UTF-8: labels, ids, our own details). */
 static tkm_rc jcs_str(tkm_wr *w, const char *s) {
     static const char hexd[] = "0123456789abcdef";
@@ -184,7 +173,7 @@ static tkm_rc jcs_dec(tkm_wr *w, const tkm_u256 *v) {
     uint64_t small;
     TKM_TRY(tkm_wr_u8(w, '"'));
     if (tkm_u256_to_u64(v, &small)) {
-        TKM_TRY(wr_u64(w, small));
+        TKM_TRY(tkm_wr_dec_u64(w, small));
     } else {
         char d[TKM_U256_DEC_MAX + 1];
         tkm_u256_to_dec(v, d);
@@ -196,7 +185,7 @@ static tkm_rc jcs_dec(tkm_wr *w, const tkm_u256 *v) {
 /* ,"name":<integer> */
 static tkm_rc jcs_int_field(tkm_wr *w, const char *name_quoted, uint64_t v) {
     TKM_TRY(tkm_wr_str(w, name_quoted));
-    return wr_u64(w, v);
+    return tkm_wr_dec_u64(w, v);
 }
 
 /*

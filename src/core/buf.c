@@ -190,6 +190,16 @@ static tkm_rc wr_uint(tkm_wr *w, uint64_t v, size_t n, int big) {
 tkm_rc tkm_wr_u16be(tkm_wr *w, uint16_t v) { return wr_uint(w, v, 2, 1); }
 tkm_rc tkm_wr_u32be(tkm_wr *w, uint32_t v) { return wr_uint(w, v, 4, 1); }
 tkm_rc tkm_wr_u64be(tkm_wr *w, uint64_t v) { return wr_uint(w, v, 8, 1); }
+
+tkm_rc tkm_wr_dec_u64(tkm_wr *w, uint64_t v) {
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return tkm_wr_put(w, d + sizeof d - n, n);
+}
 tkm_rc tkm_wr_u16le(tkm_wr *w, uint16_t v) { return wr_uint(w, v, 2, 0); }
 tkm_rc tkm_wr_u32le(tkm_wr *w, uint32_t v) { return wr_uint(w, v, 4, 0); }
 tkm_rc tkm_wr_u64le(tkm_wr *w, uint64_t v) { return wr_uint(w, v, 8, 0); }

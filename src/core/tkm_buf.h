@@ -83,6 +83,8 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_wr_u64be(tkm_wr *w, uint64_t v);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_wr_u16le(tkm_wr *w, uint16_t v);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_wr_u32le(tkm_wr *w, uint32_t v);
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_wr_u64le(tkm_wr *w, uint64_t v);
+/* Append v in decimal ASCII, no sign, no leading zeros (hot paths: no printf). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_wr_dec_u64(tkm_wr *w, uint64_t v);
 /* Append a C string without its NUL. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_wr_str(tkm_wr *w, const char *s);
 /* Append printf-formatted text (no NUL kept in len). */

@@ -1,6 +1,8 @@
 /* tkm_rd / tkm_wr: bounds, sticky errors, cursor invariants, every truncation length. */
 #include "testutil.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static const uint8_t data[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a};
@@ -145,6 +147,30 @@ static void test_writer_rejects_size_overflow(void **state) {
     tkm_wr_free(&w);
 }
 
+/* Decimal writer against snprintf("%" PRIu64) as the oracle, at the edges and on a spread of values. */
+static void test_writer_decimal(void **state) {
+    (void)state;
+    static const uint64_t v[] = {0, 1, 9, 10, 99, 100, 4294967295u, 4294967296u, 9007199254740991u,
+                                 10000000000000000000u, UINT64_MAX};
+    for (size_t i = 0; i < sizeof v / sizeof v[0] + 1000; i++) {
+        uint64_t x = i < sizeof v / sizeof v[0] ? v[i] : (uint64_t)i * 0x9E3779B97F4A7C15u;
+        char want[32];
+        snprintf(want, sizeof want, "%" PRIu64, x);
+        tkm_wr w;
+        tkm_wr_init(&w, 0);
+        assert_true(tkm_ok(tkm_wr_dec_u64(&w, x)));
+        assert_int_equal(w.len, strlen(want));
+        assert_memory_equal(w.p, want, w.len);
+        tkm_wr_free(&w);
+    }
+    tkm_wr w;
+    tkm_wr_init(&w, 3); /* the cap holds: "1000" does not fit */
+    tkm_rc rc = tkm_wr_dec_u64(&w, 1000);
+    assert_int_equal(rc.code, TKM_ERR_TOO_LARGE);
+    assert_int_equal(w.err, TKM_ERR_TOO_LARGE);
+    tkm_wr_free(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_in_both_byte_orders),
@@ -156,6 +182,7 @@ int main(void) {
         cmocka_unit_test(test_huge_length_cannot_overflow),
         cmocka_unit_test(test_writer_grows_and_caps),
         cmocka_unit_test(test_writer_rejects_size_overflow),
+        cmocka_unit_test(test_writer_decimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
