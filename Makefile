@@ -26,10 +26,10 @@ run: build
 	@scripts/run.sh $(RELEASE)
 
 test-release: build
-	@cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
+	@cd $(RELEASE) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 test-asan: build-asan
-	@cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+	@cd $(ASAN) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 # Every test in a normal build, then again under ASan+UBSan; any failure fails.
 test: test-release test-asan

@@ -95,9 +95,14 @@ function request(url, who, ca, method, p, body, headers = {}) {
     }
     const req = https.request(opts, (res) => {
       const chunks = [];
+      let ended = false;
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => { ended = true; resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }); });
+      /* an answer cut short must fail the test, not leave it waiting forever */
+      res.on('error', reject);
+      res.on('close', () => { if (!ended) reject(new Error(method + ' ' + p + ': the answer was cut short (' + Buffer.concat(chunks).length + ' bytes)')); });
     });
+    req.setTimeout(60000, () => req.destroy(new Error(method + ' ' + p + ': no answer within 60 s')));
     req.on('error', reject);
     if (body) req.write(body);
     req.end();

@@ -283,6 +283,17 @@ static void rest_stream(tkm_api_req *r, void *arg) {
     tkm_api_req_stream_end(r);
 }
 
+/* A short streamed answer whose producer starts a little after the loop: the header block is ready before any chunk. */
+static void rest_stream_late(tkm_api_req *r, void *arg) {
+    (void)arg;
+    static _Atomic unsigned k;
+    tkm_api_req_stream_begin(r, 200, "application/jsonl");
+    usleep(atomic_fetch_add(&k, 1) * 37 % 400); /* 0-400 us: around the time the loop takes to write the headers */
+    static const char line[] = "{\"late\":true}\n";
+    (void)tkm_api_req_stream_write(r, line, sizeof line - 1);
+    tkm_api_req_stream_end(r);
+}
+
 static const tkm_rpc_method methods[] = {
     {"echo", TKM_ROLE_SIGN, rpc_echo, NULL},       {"sign", TKM_ROLE_SIGN, rpc_sign, NULL},
     {"policy", TKM_ROLE_SIGN, rpc_policy, NULL},   {"quantity", TKM_ROLE_SIGN, rpc_quantity, NULL},
@@ -334,6 +345,8 @@ static void run_child(int wfd) {
          .roles = TKM_ROLE_SIGN, .fn = rest_slow},
         {.name = "stream", .methods = TKM_HTTP_GET, .path = "/stream", .flags = TKM_API_ROUTE_WORKER,
          .roles = TKM_ROLE_SIGN, .fn = rest_stream},
+        {.name = "stream-late", .methods = TKM_HTTP_GET, .path = "/stream-late", .flags = TKM_API_ROUTE_WORKER,
+         .roles = TKM_ROLE_SIGN, .fn = rest_stream_late},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (tkm_failed(tkm_api_server_route(srv, &routes[i]))) _exit(6);
@@ -782,6 +795,19 @@ static void test_streaming(void **state) {
     curl_easy_cleanup(h);
 }
 
+/* Short streamed answers whose header block is ready before the first chunk: every one arrives whole. */
+static void test_streaming_short(void **state) {
+    (void)state;
+    for (int i = 0; i < 80; i++) { /* two clients, each within its burst (rate limits are per client) */
+        resp r = do_req(NULL, i % 2 ? "signer" : "admin", "GET", "/stream-late", NULL, NULL, 0);
+        if (r.err != CURLE_OK || r.status != 200 || r.len != 14)
+            fail_msg("answer %d: curl error %d, status %ld, %zu bytes", i, (int)r.err, r.status, r.len);
+        assert_memory_equal(r.body, "{\"late\":true}\n", 14);
+        free(r.body);
+    }
+    sleep(1); /* give the bucket back to the tests that follow */
+}
+
 static void test_rate_limit(void **state) {
     (void)state;
     CURL *h = curl_easy_init();
@@ -1169,6 +1195,7 @@ int main(void) {
         cmocka_unit_test(test_body_limits_and_no_body_in_logs),
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_streaming),
+        cmocka_unit_test(test_streaming_short),
         cmocka_unit_test(test_httpc_helper),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_slow_clients),
