@@ -91,9 +91,13 @@ async function main() {
       ca: fs.readFileSync(caFile), cert: fs.readFileSync(op.cert), key: fs.readFileSync(op.key) }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.headers,
-        body: new Uint8Array(Buffer.concat(chunks)) }));
+      let ended = false;
+      res.on('end', () => { ended = true; resolve({ statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.headers,
+        body: new Uint8Array(Buffer.concat(chunks)) }); });
+      res.on('error', reject);
+      res.on('close', () => { if (!ended) reject(new Error('answer cut short')); });
     });
+    hr.setTimeout(60000, () => hr.destroy(new Error('no answer within 60 s')));
     hr.on('error', reject);
     if (body) hr.write(body);
     hr.end();
