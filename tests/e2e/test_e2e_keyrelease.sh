@@ -58,7 +58,7 @@ grep -q -- '--verifier-ca' "$dir/err" || fail "missing CA not named: $(cat "$dir
 teekm init --data-dir "$DATA" --tee sim --policy "$dir/policy.json" --key hot --state-key verifier \
   --verifier "${VURL[A]}" --verifier-ca "$dir/vB/tls.crt" --verifier-retries 0 > /dev/null 2> "$dir/err" &&
   fail "init against a verifier whose certificate the CA does not sign"
-grep -q 'verifier nonce' "$dir/err" || fail "TLS failure not named: $(cat "$dir/err")"
+grep -q '(TLS): verifier nonce' "$dir/err" || fail "TLS failure not named: $(cat "$dir/err")"
 [ -e "$DATA/instance.json" ] && fail "a failed init left instance.json"
 ok "init refuses a missing verifier CA and an untrusted verifier certificate"
 
