@@ -140,30 +140,15 @@ static tkm_rc hwm_peek(const char *dir, const uint8_t instance_id[32], uint64_t 
     *version = 0;
     char p[PATH_MAX + 8];
     if (path_of(p, sizeof p, dir, "hwm") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
-    uint8_t *b = NULL;
-    size_t n = 0;
-    tkm_rc rc = api_read_file(p, 80, &b, &n);
-    if (rc.code == TKM_ERR_NOT_FOUND) return TKM_RC_OK;
-    TKM_TRY(rc);
-    uint8_t magic[8], id[32];
-    uint64_t v = 0;
-    tkm_rd r;
-    tkm_rd_init(&r, b, n);
-    rc = tkm_rd_bytes(&r, magic, 8);
-    if (tkm_ok(rc)) rc = tkm_rd_bytes(&r, id, 32);
-    if (tkm_ok(rc)) rc = tkm_rd_u64be(&r, &v);
-    if (tkm_ok(rc)) rc = tkm_rd_skip(&r, 32);
-    if (tkm_ok(rc)) rc = tkm_rd_done(&r);
-    free(b);
-    if (tkm_failed(rc) || memcmp(magic, "TKMHWM01", 8) != 0) {
-        tkm_err_detail_set("%s is not a high-water mark", p);
-        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
-    }
-    if (memcmp(id, instance_id, 32) != 0) {
+    tkm_hwm m;
+    int present;
+    TKM_TRY(tkm_hwm_peek(&m, &present, p));
+    if (!present) return TKM_RC_OK;
+    if (memcmp(m.instance_id, instance_id, 32) != 0) {
         tkm_err_detail_set("the high-water mark belongs to another instance than instance.json names");
         TKM_ENSURE(0, TKM_ERR_STORE_CLONE);
     }
-    *version = v;
+    *version = m.version;
     return TKM_RC_OK;
 }
 
