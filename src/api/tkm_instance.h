@@ -6,7 +6,8 @@
  *
  * Layout of DIR (docs/teekmd.md "Data directory"):
  *   instance.json       instance id, platform, audit address, operator certificate
- *                       fingerprint; MAC'd with seal_key("teekm/instance/v1")
+ *                       fingerprint, stateKey (seal|verifier), verifier.url;
+ *                       MAC'd with the root's key of label "teekm/instance/v1"
  *   lock                held (flock) by the process using the directory
  *   sim.key             sim platform only: its P-256 key (0600)
  *   state.db, counter   the protected state (store) and its monotonic counter
