@@ -204,3 +204,16 @@ raw=$(sign 0x2) || fail "sign after the failures"
 [ "$(recover "$raw" | cut -d' ' -f1)" = "$HOT" ] || fail "signer after the failures"
 stop
 ok "after the refused starts the state is unchanged and opens (--verifier overrides the recorded URL)"
+
+# a host that restores an older copy of the whole directory (state, counter and high-water mark together):
+# the seal source cannot see it (docs/attestation.md §5); here the key-release claims carry the old mark's
+# version, below the one the verifier registered at the last start, and the verifier refuses
+mv "$DATA" "$dir/data.now"
+cp -a "$dir/data.before" "$DATA"
+start_fails --verifier "${VURL[A]}" --verifier-ca "$dir/vA/tls.crt" --verifier-retries 0
+grep -q 'APPRAISAL' "$dir/last" && grep -q 'check state.version' "$dir/last" || fail "rollback: $(cat "$dir/last")"
+rm -rf "$DATA"
+mv "$dir/data.now" "$DATA"
+start --verifier "${VURL[A]}" --verifier-ca "$dir/vA/tls.crt" || fail "start after the rollback attempt"
+stop
+ok "an older copy of the whole data directory is refused by the verifier (state.version); the current one opens"
