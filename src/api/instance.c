@@ -20,6 +20,9 @@
 #define SEAL_STATE "teekm/state/v1"
 #define SEAL_HWM "teekm/hwm/v1"
 #define SEAL_INSTANCE "teekm/instance/v1"
+/* HKDF salt of the keys derived from a verifier-released state key (labels as the seal key's) */
+#define RELEASED_SALT "teekm/released-state-key/v1"
+#define VERIFIER_URL_MAX 512
 #define INSTANCE_JSON_MAX 8192
 #define CERT_DAYS 365
 
@@ -71,13 +74,14 @@ static tkm_rc lock_dir(const char *dir, int *fd_out) {
 
 /* ---- platform and keys ---- */
 
-static tkm_rc open_tee(tkm_tee **t, const char *dir, const char *name, const char *root, int allow_debug,
-                       int create_sim_key) {
+static tkm_rc open_tee(tkm_tee **t, const char *dir, const char *name, const char *root, const tkm_tee_sys *sys,
+                       int allow_debug, int create_sim_key) {
     char simkey[PATH_MAX + 16];
     if (path_of(simkey, sizeof simkey, dir, "sim.key") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
     tkm_tee_opts to;
     memset(&to, 0, sizeof to);
     to.root = root;
+    to.sys = sys;
     to.sim_key_file = simkey;
     to.sim_create_key = create_sim_key;
     to.allow_debug = allow_debug;
@@ -91,16 +95,61 @@ static tkm_rc open_tee(tkm_tee **t, const char *dir, const char *name, const cha
 }
 
 /*
- * The key that seals the state (and keys the counter). Every platform with a
- * seal key derives it here; TDX has none: its state key must be released by
- * the verifier after appraisal (tkm_keyrelease.h) — not wired into teekmd yet.
+ * Where the instance's keys come from (recorded in instance.json as
+ * "stateKey"): the platform seal key, seal_key(label); or the 32-byte key the
+ * verifier released after appraisal (root), with
+ * key(label) = HKDF-SHA256(salt RELEASED_SALT, ikm root, info label).
+ * The labels are the same either way: the state key, the high-water mark key
+ * and the instance.json MAC key.
  */
-static tkm_rc state_seal_key(tkm_tee *t, tkm_secret **k) {
-    tkm_rc rc = tkm_tee_seal_key(t, k, SEAL_STATE);
-    if (rc.code == TKM_ERR_TEE_NO_SEAL_KEY)
-        tkm_err_detail_set("%s has no seal key: its state key comes from teekm-verifier key release, which "
-                           "teekmd does not request yet", tkm_tee_name(t));
-    return rc;
+typedef struct {
+    tkm_tee *tee;
+    tkm_secret *root; /* NULL: the seal key */
+} keysrc;
+
+static tkm_rc derive_key(const keysrc *s, const char *label, tkm_secret **k) {
+    *k = NULL;
+    if (!s->root) {
+        tkm_rc rc = tkm_tee_seal_key(s->tee, k, label);
+        if (rc.code == TKM_ERR_TEE_NO_SEAL_KEY)
+            tkm_err_detail_set("%s has no seal key: its state key must come from teekm-verifier "
+                               "(--state-key verifier --verifier URL --verifier-ca FILE)", tkm_tee_name(s->tee));
+        return rc;
+    }
+    tkm_secret *o = NULL;
+    TKM_TRY(tkm_secret_new(&o, 32));
+    tkm_rc rc = tkm_hkdf_sha256(tkm_secret_mut(o), 32, (const uint8_t *)RELEASED_SALT, strlen(RELEASED_SALT),
+                                tkm_secret_ptr(s->root), tkm_secret_len(s->root), (const uint8_t *)label, strlen(label));
+    if (tkm_failed(rc)) {
+        tkm_secret_free(o);
+        return rc;
+    }
+    *k = o;
+    return TKM_RC_OK;
+}
+
+/*
+ * The state version to claim when asking for the key, before the state can be
+ * opened: the high-water mark's (the largest version this instance attested),
+ * read without its MAC — its key comes from the released key. The store's
+ * open check verifies the mark (MAC, instance) right after. A missing mark
+ * claims 0. Returns: OK; TKM_ERR_STORE_TAMPER (not a mark);
+ * TKM_ERR_STORE_CLONE (another instance's).
+ */
+static tkm_rc hwm_peek(const char *dir, const uint8_t instance_id[32], uint64_t *version) {
+    *version = 0;
+    char p[PATH_MAX + 8];
+    if (path_of(p, sizeof p, dir, "hwm") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
+    tkm_hwm m;
+    int present;
+    TKM_TRY(tkm_hwm_peek(&m, &present, p));
+    if (!present) return TKM_RC_OK;
+    if (memcmp(m.instance_id, instance_id, 32) != 0) {
+        tkm_err_detail_set("the high-water mark belongs to another instance than instance.json names");
+        TKM_ENSURE(0, TKM_ERR_STORE_CLONE);
+    }
+    *version = m.version;
+    return TKM_RC_OK;
 }
 
 /*
@@ -138,14 +187,16 @@ static tkm_rc instance_mac(uint8_t mac[32], const json_t *doc, const tkm_secret 
     return rc;
 }
 
-static tkm_rc instance_key(tkm_tee *t, tkm_secret **k) { return tkm_tee_seal_key(t, k, SEAL_INSTANCE); }
-
 typedef struct {
     char platform[8];
     uint8_t instance_id[32];
     uint8_t operator_fpr[32];
+    int from_verifier;                  /* "stateKey": "verifier" (absent: "seal", instances made before it) */
+    char verifier_url[VERIFIER_URL_MAX]; /* "verifier": {"url"}, "" when absent */
     json_t *doc;
 } instance_file;
+
+static const char *source_name(int from_verifier) { return from_verifier ? "verifier" : "seal"; }
 
 static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     memset(f, 0, sizeof *f);
@@ -160,7 +211,8 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     free(b);
     TKM_TRY(rc);
     static const char *const fields[] = {"teekm_instance", "instanceId", "platform", "createdAt", "auditAddress",
-                                         "operator", "mac", NULL};
+                                         "operator", "stateKey", "verifier", "mac", NULL};
+    static const char *const vf[] = {"url", NULL};
     static const char *const opf[] = {"subject", "fingerprint", NULL};
     int64_t fmt;
     const char *plat;
@@ -181,19 +233,47 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
         TKM_ENSURE(0, TKM_ERR_FORMAT);
     }
     memcpy(f->platform, plat, pl + 1);
+    const char *src = NULL, *url = NULL;
+    size_t sl = 0, ul = 0;
+    json_t *v = NULL;
+    TKM_TRY(tkm_json_str(f->doc, "instance", "stateKey", 0, &src, &sl));
+    if (src && strcmp(src, "verifier") == 0)
+        f->from_verifier = 1;
+    else if (src && strcmp(src, "seal") != 0) {
+        tkm_err_detail_set("instance.stateKey: \"seal\" or \"verifier\"");
+        TKM_ENSURE(0, TKM_ERR_FORMAT);
+    }
+    TKM_TRY(tkm_json_get(f->doc, "instance", "verifier", 0, &v));
+    if (v) {
+        TKM_TRY(tkm_json_check_fields(v, "instance.verifier", vf));
+        TKM_TRY(tkm_json_str(v, "instance.verifier", "url", 1, &url, &ul));
+        if (ul == 0 || ul >= sizeof f->verifier_url || strlen(url) != ul) {
+            tkm_err_detail_set("instance.verifier.url: 1..%d bytes", VERIFIER_URL_MAX - 1);
+            TKM_ENSURE(0, TKM_ERR_FORMAT);
+        }
+        memcpy(f->verifier_url, url, ul + 1);
+    }
+    if (f->from_verifier && !v) {
+        tkm_err_detail_set("instance.verifier: required with \"stateKey\": \"verifier\"");
+        TKM_ENSURE(0, TKM_ERR_FORMAT);
+    }
     return TKM_RC_OK;
 }
 
-static tkm_rc check_instance_mac(const instance_file *f, tkm_tee *t) {
+static tkm_rc check_instance_mac(const instance_file *f, const keysrc *ks) {
     tkm_secret *k = NULL;
     uint8_t want[32], got[32];
-    TKM_TRY(instance_key(t, &k));
+    TKM_TRY(derive_key(ks, SEAL_INSTANCE, &k));
     tkm_rc rc = instance_mac(want, f->doc, k);
     tkm_secret_free(k);
     TKM_TRY(rc);
     TKM_TRY(tkm_json_hexfixed(f->doc, "instance", "mac", 1, got, 32, NULL));
     if (!tkm_ct_eq(want, got, 32)) {
-        tkm_err_detail_set("instance.json fails its MAC: edited, or sealed by another platform or build");
+        if (ks->root)
+            tkm_err_detail_set("instance.json fails its MAC under the key the verifier released: edited, or "
+                               "another verifier (another master key) released a different key; nothing was changed");
+        else
+            tkm_err_detail_set("instance.json fails its MAC: edited, or sealed by another platform or build");
         TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
     }
     return TKM_RC_OK;
@@ -319,7 +399,8 @@ static tkm_rc issue_cert(tkm_instance *in) {
     char p[PATH_MAX + 16];
     tkm_rc rc;
     pthread_mutex_lock(&in->mu);
-    TKM_CHECK_GOTO(rc, tkm_ratls_key_new(&in->tls_key));
+    /* a key made earlier at this start (the key-release claims named it) is the one served */
+    if (!in->tls_key) TKM_CHECK_GOTO(rc, tkm_ratls_key_new(&in->tls_key));
     TKM_CHECK_GOTO(rc, produce(in, &c, &jcs, rd, &ev, NULL, 0));
     int64_t now = tkm_time_unix();
     TKM_CHECK_GOTO(rc, tkm_ratls_cert_new_names(&der, &der_len, in->tls_key, ev.format, ev.bytes, ev.len, jcs.p, jcs.len,
@@ -443,6 +524,52 @@ static tkm_rc set_names(tkm_instance *in, const char *const *names, size_t n) {
     return TKM_RC_OK;
 }
 
+/* "auto"/NULL, "seal" or "verifier" → *src (-1 = auto, 0 = seal, 1 = verifier). */
+static tkm_rc parse_source(const char *s, int *src) {
+    if (!s || strcmp(s, "auto") == 0)
+        *src = -1;
+    else if (strcmp(s, "seal") == 0)
+        *src = 0;
+    else if (strcmp(s, "verifier") == 0)
+        *src = 1;
+    else {
+        tkm_err_detail_set("--state-key: seal, verifier or auto (got %s)", s);
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
+    return TKM_RC_OK;
+}
+
+/* The verifier connection for a verifier-sourced state key: URL and CA are both needed. */
+static tkm_rc verifier_of(api_verifier *v, const char *url, const char *ca, unsigned retries) {
+    memset(v, 0, sizeof *v);
+    if (!url || !url[0]) {
+        tkm_err_detail_set("the state key comes from teekm-verifier: --verifier URL is required");
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
+    if (!ca || !ca[0]) {
+        tkm_err_detail_set("the state key comes from teekm-verifier: --verifier-ca FILE (its TLS certificate or CA) "
+                           "is required");
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
+    if (strlen(url) >= VERIFIER_URL_MAX) {
+        tkm_err_detail_set("--verifier: at most %d bytes", VERIFIER_URL_MAX - 1);
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
+    v->url = url;
+    v->ca_file = ca;
+    v->retries = retries;
+    return TKM_RC_OK;
+}
+
+/* Ask the verifier for the state key (the TLS key to serve is made now: the claims name it). */
+static tkm_rc released_root(tkm_instance *in, keysrc *ks, const api_verifier *v, uint64_t state_version) {
+    if (!in->tls_key) TKM_TRY(tkm_ratls_key_new(&in->tls_key));
+    const uint8_t *spki;
+    size_t spki_len;
+    tkm_ratls_key_spki(in->tls_key, &spki, &spki_len);
+    return api_keyrel_fetch(&ks->root, v, in->tee, in->instance_id, state_version, spki, spki_len);
+}
+
 static tkm_instance *instance_alloc(const char *dir) {
     tkm_instance *in = calloc(1, sizeof *in);
     if (!in) return NULL;
@@ -460,16 +587,36 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     instance_file f;
     memset(&f, 0, sizeof f);
     tkm_secret *seal = NULL;
+    keysrc ks = {NULL, NULL};
+    api_verifier v;
+    memset(&v, 0, sizeof v);
+    int want_src;
+    TKM_TRY(parse_source(o->state_key, &want_src));
     tkm_instance *in = instance_alloc(o->dir);
     TKM_ENSURE(in, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, lock_dir(in->dir, &in->lock_fd));
     TKM_CHECK_GOTO(rc, read_instance_file(&f, in->dir));
+    /* the source is fixed at init: a start never switches it (the MAC below also binds it) */
+    if (want_src >= 0 && want_src != f.from_verifier) {
+        tkm_err_detail_set("this instance's state key comes from the %s (recorded at init): --state-key %s would "
+                           "switch its source; refused", f.from_verifier ? "verifier" : "platform seal key",
+                           source_name(want_src));
+        TKM_GOTO(rc, TKM_ERR_CONFIG);
+    }
+    if (f.from_verifier)
+        TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url ? o->verifier_url : f.verifier_url, o->verifier_ca,
+                                       o->verifier_retries));
+    else if (o->verifier_url) {
+        tkm_err_detail_set("--verifier: this instance's state key comes from the platform seal key (recorded at "
+                           "init); teekmd uses a verifier only for the state key");
+        TKM_GOTO(rc, TKM_ERR_CONFIG);
+    }
     const char *want = o->tee ? o->tee : f.platform;
     if (strcmp(want, "auto") != 0 && strcmp(want, f.platform) != 0) {
         tkm_err_detail_set("this instance was initialised on the %s platform, not %s", f.platform, want);
         TKM_GOTO(rc, TKM_ERR_FORMAT);
     }
-    TKM_CHECK_GOTO(rc, open_tee(&in->tee, in->dir, want, o->tee_root, o->allow_debug, 0));
+    TKM_CHECK_GOTO(rc, open_tee(&in->tee, in->dir, want, o->tee_root, o->tee_sys, o->allow_debug, 0));
     if (strcmp(tkm_tee_name(in->tee), f.platform) != 0) {
         tkm_err_detail_set("detected the %s platform; this instance was initialised on %s", tkm_tee_name(in->tee),
                            f.platform);
@@ -478,9 +625,15 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     snprintf(in->platform, sizeof in->platform, "%s", f.platform);
     memcpy(in->instance_id, f.instance_id, 32);
     memcpy(in->operator_fpr, f.operator_fpr, 32);
-    TKM_CHECK_GOTO(rc, check_instance_mac(&f, in->tee));
-    TKM_CHECK_GOTO(rc, tkm_tee_seal_key(in->tee, &in->hwm_key, SEAL_HWM));
-    TKM_CHECK_GOTO(rc, state_seal_key(in->tee, &seal));
+    ks.tee = in->tee;
+    if (f.from_verifier) {
+        uint64_t sv;
+        TKM_CHECK_GOTO(rc, hwm_peek(in->dir, in->instance_id, &sv));
+        TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, sv));
+    }
+    TKM_CHECK_GOTO(rc, check_instance_mac(&f, &ks));
+    TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_HWM, &in->hwm_key));
+    TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_STATE, &seal));
     tkm_engine_opts eo = {.dir = in->dir, .seal_key = seal, .fast_unsafe = o->fast_unsafe, .max_batch = o->max_batch,
                           .open_check = hwm_check, .open_check_ctx = in};
     TKM_CHECK_GOTO(rc, instance_counter(&eo.counter, in->dir, seal));
@@ -488,11 +641,13 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     TKM_CHECK_GOTO(rc, load_keys(in));
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
+    if (f.from_verifier) TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
     *out = in;
     in = NULL;
 out:
     json_decref(f.doc);
     tkm_secret_free(seal);
+    tkm_secret_free(ks.root);
     tkm_instance_close(in);
     return rc;
 }
@@ -555,11 +710,21 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     tkm_rc rc;
     tkm_policy *pol = NULL;
     tkm_secret *seal = NULL, *ik = NULL;
+    keysrc ks = {NULL, NULL};
+    api_verifier v;
+    memset(&v, 0, sizeof v);
+    int src;
     json_t *doc = NULL, *res = NULL, *keys = NULL;
     uint8_t(*addrs)[20] = NULL;
     int sim_key_created = 0, dirty = 0;
     char p[PATH_MAX + 64], q[PATH_MAX + 64];
     tkm_instance *in = NULL;
+    TKM_TRY(parse_source(o->state_key, &src));
+    if (src == 0 && o->verifier_url) {
+        tkm_err_detail_set("--verifier goes with --state-key verifier: teekmd uses a verifier only for the state key");
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
+    if (src == 1) TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries));
     /* the document first: nothing is created for an invalid policy */
     TKM_TRY(tkm_policy_load(&pol, o->policy, o->policy_len));
     if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
@@ -582,14 +747,37 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         }
     sim_key_created = !exists_in(in->dir, "sim.key");
     dirty = 1;
-    TKM_CHECK_GOTO(rc, open_tee(&in->tee, in->dir, o->tee, o->tee_root, o->allow_debug, 1));
+    TKM_CHECK_GOTO(rc, open_tee(&in->tee, in->dir, o->tee, o->tee_root, o->tee_sys, o->allow_debug, 1));
     snprintf(in->platform, sizeof in->platform, "%s", tkm_tee_name(in->tee));
-    TKM_CHECK_GOTO(rc, tkm_tee_seal_key(in->tee, &in->hwm_key, SEAL_HWM));
-    TKM_CHECK_GOTO(rc, state_seal_key(in->tee, &seal));
+    ks.tee = in->tee;
+    if (src < 0) { /* auto: the seal key where the platform has one, else the verifier */
+        tkm_secret *probe = NULL;
+        rc = tkm_tee_seal_key(in->tee, &probe, SEAL_STATE);
+        tkm_secret_free(probe);
+        if (rc.code == TKM_ERR_TEE_NO_SEAL_KEY) {
+            src = 1;
+            TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries));
+        } else {
+            if (tkm_failed(rc)) goto out;
+            src = 0;
+            if (o->verifier_url) {
+                tkm_err_detail_set("--verifier: %s has a seal key; add --state-key verifier to take the state key "
+                                   "from the verifier instead", in->platform);
+                TKM_GOTO(rc, TKM_ERR_CONFIG);
+            }
+        }
+    }
+    if (src == 1) { /* the instance id first: the verifier keeps one state key per instance id */
+        TKM_CHECK_GOTO(rc, tkm_entropy_bytes(in->instance_id, 32));
+        TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, 0));
+    }
+    TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_HWM, &in->hwm_key));
+    TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_STATE, &seal));
     int64_t now = tkm_time_unix();
     tkm_engine_opts eo = {.dir = in->dir, .seal_key = seal, .fast_unsafe = o->fast_unsafe};
     TKM_CHECK_GOTO(rc, instance_counter(&eo.counter, in->dir, seal));
-    TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, NULL, o->policy, o->policy_len, now));
+    TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, src == 1 ? in->instance_id : NULL, o->policy,
+                                       o->policy_len, now));
     tkm_engine_instance_id(in->engine, in->instance_id);
     if (o->n_labels) {
         addrs = calloc(o->n_labels, sizeof *addrs);
@@ -610,6 +798,7 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     /* the initial state, attested */
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
+    if (src == 1) TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
     /* instance.json last: it marks the directory as initialised */
     uint8_t audit[20], ph[32], mac[32];
     uint64_t pv;
@@ -619,7 +808,10 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                     tkm_json_hex_new(in->instance_id, 32), "platform", in->platform, "createdAt", (json_int_t)now, "auditAddress",
                     addrj(audit), "operator", "subject", subject, "fingerprint", tkm_json_hex_new(in->operator_fpr, 32));
     if (!doc) TKM_GOTO(rc, TKM_ERR_NOMEM);
-    TKM_CHECK_GOTO(rc, instance_key(in->tee, &ik));
+    if (json_object_set_new(doc, "stateKey", json_string(source_name(src == 1))) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (src == 1 && json_object_set_new(doc, "verifier", json_pack("{s:s}", "url", v.url)) != 0)
+        TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_INSTANCE, &ik));
     TKM_CHECK_GOTO(rc, instance_mac(mac, doc, ik));
     if (json_object_set_new(doc, "mac", tkm_json_hex_new(mac, 32)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -643,7 +835,9 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                     "platform", in->platform, "dataDir", in->dir, "keys", keys, "auditAddress", addrj(audit),
                     "policyHash", tkm_json_hex_new(ph, 32), "policyVersion", (json_int_t)pv, "client", "cert", cert_path, "key",
                     key_path, "ca", q, "clientCa", in->client_ca);
-    if (!res) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (!res || json_object_set_new(res, "stateKey", json_string(source_name(src == 1))) != 0)
+        TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (src == 1 && json_object_set_new(res, "verifier", json_string(v.url)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     *out = res;
     res = NULL;
     dirty = 0;
@@ -662,6 +856,7 @@ out:
     free(addrs);
     tkm_secret_free(seal);
     tkm_secret_free(ik);
+    tkm_secret_free(ks.root);
     tkm_policy_free(pol);
     return rc;
 }

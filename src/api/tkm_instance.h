@@ -6,7 +6,8 @@
  *
  * Layout of DIR (docs/teekmd.md "Data directory"):
  *   instance.json       instance id, platform, audit address, operator certificate
- *                       fingerprint; MAC'd with seal_key("teekm/instance/v1")
+ *                       fingerprint, stateKey (seal|verifier), verifier.url;
+ *                       MAC'd with the root's key of label "teekm/instance/v1"
  *   lock                held (flock) by the process using the directory
  *   sim.key             sim platform only: its P-256 key (0600)
  *   state.db, counter   the protected state (store) and its monotonic counter
@@ -17,9 +18,15 @@
  *   client-ca.crt       the local client CA (its private key is not kept)
  *   client/operator.crt, client/operator.key (0600)
  *                       the operator's client certificate: all roles
- * Everything secret is sealed under keys derived from the platform seal key
+ * Everything secret is sealed under keys derived from the instance's root key
  * (state key, signing keys, audit key) or never written (the TLS key is made
- * at every start inside the TEE). The operator's client key is the one thing
+ * at every start inside the TEE). The root is the platform seal key, or — on
+ * TDX, which has none, or when chosen with state_key "verifier" — the 32-byte
+ * key teekm-verifier releases after appraising this instance's evidence
+ * (docs/teekmd.md "State key from teekm-verifier"): asked for at init and at
+ * every open, held only in a tkm_secret, never written. instance.json records
+ * which ("stateKey") and the verifier's URL; its MAC is under the root's key,
+ * so an edited source or URL fails the MAC. The operator's client key is the one thing
  * handed out in clear: it is the operator's credential, not a signing key.
  *
  * The state is sealed by the binary that creates it (the sim and SGX seal
@@ -58,6 +65,7 @@ typedef struct {
     const char *dir;              /* created 0700 if missing; must not hold an instance */
     const char *tee;              /* "sim", "sgx", "tdx", "snp" or "auto" */
     const char *tee_root;         /* NULL = "/" (tests: doubles of the kernel interfaces) */
+    const tkm_tee_sys *tee_sys;   /* NULL = the real system calls (tests: the configfs-tsm double) */
     int allow_debug;
     const uint8_t *policy;        /* the initial policy document */
     size_t policy_len;
@@ -66,6 +74,11 @@ typedef struct {
     const char *const *tls_names; /* names in the first RA-TLS certificate (NULL: 127.0.0.1, ::1, localhost) */
     size_t n_tls_names;
     int fast_unsafe;              /* tests and benchmarks only: SQLite synchronous=NORMAL */
+    const char *state_key;        /* NULL/"auto": the seal key if the platform has one, else the verifier;
+                                     "seal"; "verifier" (recorded in instance.json, fixed for the instance) */
+    const char *verifier_url;     /* teekm-verifier base URL (https://…), recorded; only with the verifier source */
+    const char *verifier_ca;      /* PEM file the verifier's TLS certificate must chain to (not recorded) */
+    unsigned verifier_retries;    /* extra attempts while the verifier is unreachable (backoff 1 s, doubling) */
 } tkm_instance_init_opts;
 
 /*
@@ -84,11 +97,16 @@ typedef struct {
     const char *dir;
     const char *tee;              /* NULL = the platform recorded at init; else must be it ("auto" detects) */
     const char *tee_root;
+    const tkm_tee_sys *tee_sys;   /* NULL = the real system calls */
     int allow_debug;
     const char *const *tls_names; /* subject alternative names of the RA-TLS certificate */
     size_t n_tls_names;
     size_t max_batch;             /* engine group-commit size (0 = 256) */
     int fast_unsafe;
+    const char *state_key;        /* NULL/"auto" = as recorded; else must be the recorded source (never switched) */
+    const char *verifier_url;     /* NULL = the URL recorded at init; only for a verifier-sourced instance */
+    const char *verifier_ca;      /* required for a verifier-sourced instance */
+    unsigned verifier_retries;
 } tkm_instance_open_opts;
 
 /*
@@ -96,9 +114,14 @@ typedef struct {
  * (entropy check), open the state (counter + high-water mark checks), issue
  * the RA-TLS certificate over fresh evidence (key made now, inside the TEE),
  * write DIR/tls.crt, raise the high-water mark, audit attestation_produced.
+ * With the verifier source, first the key release (nonce, evidence, attest,
+ * open) and after the certificate a registration of the full claims.
  * Returns: OK; TKM_ERR_STORE_BUSY (another process holds the directory);
  * TKM_ERR_NOT_FOUND (no instance); TKM_ERR_STORE_TAMPER (instance.json
- * edited); TKM_ERR_STORE_ROLLBACK / TKM_ERR_STORE_CLONE (snapshot or clone);
+ * edited, or a key released by another verifier); TKM_ERR_STORE_ROLLBACK /
+ * TKM_ERR_STORE_CLONE (snapshot or clone); TKM_ERR_CONFIG (a --state-key
+ * other than the recorded one, a missing verifier URL/CA); verifier errors
+ * (api_keyrel_fetch: APPRAISAL, TEE_NO_SEAL_KEY, AUTH_TAG, NETWORK…);
  * platform and store errors.
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o);

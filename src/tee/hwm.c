@@ -16,8 +16,27 @@ static tkm_rc mac(uint8_t out[32], const tkm_secret *key, const uint8_t *msg, si
     return tkm_hmac_sha256(out, tkm_secret_ptr(key), tkm_secret_len(key), msg, n);
 }
 
-tkm_rc tkm_hwm_load(tkm_hwm *m, int *present, const char *path, const tkm_secret *mac_key) {
+tkm_rc tkm_hwm_parse(tkm_hwm *m, uint8_t tag[static 32], const uint8_t *buf, size_t n) {
     memset(m, 0, sizeof *m);
+    tkm_rd rd;
+    tkm_rd_init(&rd, buf, n);
+    uint8_t magic[8];
+    tkm_hwm x;
+    /* sticky errors: one check at the end */
+    tkm_rc r1 = tkm_rd_bytes(&rd, magic, 8), r2 = tkm_rd_bytes(&rd, x.instance_id, 32),
+           r3 = tkm_rd_u64be(&rd, &x.version), r4 = tkm_rd_bytes(&rd, tag, 32);
+    (void)r1, (void)r2, (void)r3, (void)r4;
+    if (tkm_failed(tkm_rd_done(&rd)) || memcmp(magic, MAGIC, 8) != 0) {
+        tkm_err_detail_set("not a high-water mark file");
+        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
+    }
+    *m = x;
+    return TKM_RC_OK;
+}
+
+/* Read the whole file (at most TKM_HWM_FILE_LEN + 1 bytes). *present = 0 when it does not exist. */
+static tkm_rc read_mark(const char *path, uint8_t buf[TKM_HWM_FILE_LEN + 1], size_t *n, int *present) {
+    *n = 0;
     *present = 0;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -25,27 +44,45 @@ tkm_rc tkm_hwm_load(tkm_hwm *m, int *present, const char *path, const tkm_secret
         tkm_err_detail_set("%s: %s", path, strerror(errno));
         TKM_ENSURE(0, TKM_ERR_IO);
     }
-    uint8_t buf[TKM_HWM_FILE_LEN + 1];
-    size_t n = 0;
     for (;;) {
-        ssize_t r = read(fd, buf + n, sizeof buf - n);
+        ssize_t r = read(fd, buf + *n, TKM_HWM_FILE_LEN + 1 - *n);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
-        n += (size_t)r;
-        if (n == sizeof buf) break;
+        *n += (size_t)r;
+        if (*n == TKM_HWM_FILE_LEN + 1) break;
     }
     close(fd);
-    tkm_rd rd;
-    tkm_rd_init(&rd, buf, n);
-    uint8_t magic[8], tag[32], want[32];
+    *present = 1;
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_hwm_peek(tkm_hwm *m, int *present, const char *path) {
+    memset(m, 0, sizeof *m);
+    uint8_t buf[TKM_HWM_FILE_LEN + 1], tag[32];
+    size_t n;
+    TKM_TRY(read_mark(path, buf, &n, present));
+    if (!*present) return TKM_RC_OK;
+    tkm_rc rc = tkm_hwm_parse(m, tag, buf, n);
+    if (tkm_failed(rc)) {
+        *present = 0;
+        tkm_err_detail_set("%s: %s", path, tkm_err_detail());
+    }
+    return rc;
+}
+
+tkm_rc tkm_hwm_load(tkm_hwm *m, int *present, const char *path, const tkm_secret *mac_key) {
+    memset(m, 0, sizeof *m);
+    *present = 0;
+    uint8_t buf[TKM_HWM_FILE_LEN + 1], tag[32], want[32];
+    size_t n;
+    int here;
+    TKM_TRY(read_mark(path, buf, &n, &here));
+    if (!here) return TKM_RC_OK;
     tkm_hwm x;
-    /* sticky errors: one check at the end */
-    tkm_rc r1 = tkm_rd_bytes(&rd, magic, 8), r2 = tkm_rd_bytes(&rd, x.instance_id, 32),
-           r3 = tkm_rd_u64be(&rd, &x.version), r4 = tkm_rd_bytes(&rd, tag, 32);
-    (void)r1, (void)r2, (void)r3, (void)r4;
-    if (tkm_failed(tkm_rd_done(&rd)) || memcmp(magic, MAGIC, 8) != 0) {
-        tkm_err_detail_set("%s: not a high-water mark file", path);
-        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
+    tkm_rc rc = tkm_hwm_parse(&x, tag, buf, n);
+    if (tkm_failed(rc)) {
+        tkm_err_detail_set("%s: %s", path, tkm_err_detail());
+        return rc;
     }
     TKM_TRY(mac(want, mac_key, buf, 48));
     if (!tkm_ct_eq(want, tag, 32)) {

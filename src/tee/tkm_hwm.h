@@ -54,6 +54,20 @@ typedef struct {
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_hwm_load(tkm_hwm *m, int *present, const char *path,
                                             const tkm_secret *mac_key) TKM_NONNULL(1, 2, 3, 4);
+/*
+ * Parse the 80 bytes of a mark without checking its MAC. Out: *m and the tag.
+ * Returns: OK; TKM_ERR_STORE_TAMPER (wrong length or magic).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_hwm_parse(tkm_hwm *m, uint8_t tag[static 32], const uint8_t *buf, size_t n)
+    TKM_NONNULL(1, 2);
+/*
+ * Read the mark WITHOUT verifying its MAC (*present 0 when there is none):
+ * for a caller whose MAC key is not available yet (teekmd asking the verifier
+ * for its state key claims this version, then verifies the mark with
+ * tkm_hwm_check once the key is there). Never a basis for a decision alone.
+ * Returns: OK; TKM_ERR_STORE_TAMPER (layout); TKM_ERR_IO.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_hwm_peek(tkm_hwm *m, int *present, const char *path) TKM_NONNULL(1, 2, 3);
 /* Raise the mark to version (no-op when equal). Errors: CLONE, ROLLBACK (lower), TAMPER, IO. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_hwm_advance(const char *path, const tkm_secret *mac_key,
                                                const uint8_t instance_id[static 32], uint64_t version)

@@ -107,6 +107,8 @@ int cmd_init(int argc, char **argv) {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: teekm init --data-dir DIR --tee sim|sgx|tdx|snp|auto --policy POLICY.json [--key LABEL]...\n"
                "                  [--keys-from FILE] [--tls-name NAME]...\n"
+               "                  [--state-key auto|seal|verifier] [--verifier URL --verifier-ca FILE] [--verifier-retries N]\n"
+               "On TDX (no seal key), or with --state-key verifier, the state key is released by teekm-verifier.\n"
                "Creates the instance by running `teekmd init` (the teekmd binary seals the state).\n");
         return 0;
     }

@@ -26,11 +26,16 @@ static void usage(FILE *f) {
             "              [--log-level-file FILE] [--rate N [--burst N]] [--max-body BYTES] [--max-conns N]\n"
             "              [--threads N] [--workers N] [--batch N] [--request-timeout-ms MS] [--io-timeout-ms MS]\n"
             "              [--drain-timeout-ms MS] [--metrics-public] [--tee-root DIR] [--allow-debug]\n"
+            "              [--state-key seal|verifier] [--verifier URL] [--verifier-ca FILE] [--verifier-retries N]\n"
             "       teekmd init --data-dir DIR --tee sim|sgx|tdx|snp|auto --policy POLICY.json [--key LABEL]...\n"
             "              [--keys-from FILE] [--tls-name NAME]... [--tee-root DIR] [--allow-debug]\n"
+            "              [--state-key auto|seal|verifier] [--verifier URL --verifier-ca FILE] [--verifier-retries N]\n"
             "       teekmd version\n"
             "The listen address defaults to 127.0.0.1:8545; the platform to the one recorded at init.\n"
-            "Plain HTTP (--insecure-http) is refused except on a loopback address.\n");
+            "Plain HTTP (--insecure-http) is refused except on a loopback address.\n"
+            "The state key comes from the platform seal key or, on TDX (no seal key) and with --state-key verifier,\n"
+            "from teekm-verifier key release at init and at every start (the source is fixed at init; the verifier\n"
+            "URL is recorded, --verifier overrides it; --verifier-ca is needed at every start; retries default 4).\n");
 }
 
 static void fail(const char *what, tkm_rc rc) {
@@ -53,6 +58,41 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
+#define VERIFIER_RETRIES_DEFAULT 4 /* 1+2+4+8 s of pauses: a verifier restarting, not one that is down */
+#define VERIFIER_RETRIES_MAX 20
+
+/* The state-key options shared by init and serve. Returns 1 if argv[*i] was one (consumed), 0 if not, -1 on error. */
+typedef struct {
+    const char *state_key, *url, *ca;
+    unsigned long long retries;
+} keysrc_opts;
+
+static int keysrc_option(keysrc_opts *k, const char *a, const char *v) {
+    if (strcmp(a, "--state-key") == 0) {
+        if (strcmp(v, "auto") != 0 && strcmp(v, "seal") != 0 && strcmp(v, "verifier") != 0) {
+            fprintf(stderr, "teekmd: --state-key: auto, seal or verifier\n");
+            return -1;
+        }
+        k->state_key = v;
+    } else if (strcmp(a, "--verifier") == 0) {
+        if (strncmp(v, "https://", 8) != 0) {
+            fprintf(stderr, "teekmd: --verifier: an https:// URL\n");
+            return -1;
+        }
+        k->url = v;
+    } else if (strcmp(a, "--verifier-ca") == 0) {
+        k->ca = v;
+    } else if (strcmp(a, "--verifier-retries") == 0) {
+        if (parse_uint(v, VERIFIER_RETRIES_MAX, &k->retries) != 0) {
+            fprintf(stderr, "teekmd: --verifier-retries: a number up to %d\n", VERIFIER_RETRIES_MAX);
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* Secrets in locked memory, no core dumps; TKM_DONT_MLOCK=1 lets tests run where mlock is not allowed. */
 static int start_process(void) {
     tkm_json_init();
@@ -70,7 +110,8 @@ static int cmd_init(int argc, char **argv) {
     const char *dir = NULL, *tee = NULL, *policy = NULL, *keys_from = NULL, *tee_root = NULL;
     const char *labels[MAX_LIST], *names[MAX_LIST];
     size_t n_labels = 0, n_names = 0;
-    int allow_debug = 0;
+    int allow_debug = 0, k;
+    keysrc_opts ko = {.retries = VERIFIER_RETRIES_DEFAULT};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--allow-debug") == 0) {
@@ -79,7 +120,9 @@ static int cmd_init(int argc, char **argv) {
         }
         if (!v) goto usage;
         i++;
-        if (strcmp(a, "--data-dir") == 0)
+        if ((k = keysrc_option(&ko, a, v)) != 0) {
+            if (k < 0) return 2;
+        } else if (strcmp(a, "--data-dir") == 0)
             dir = v;
         else if (strcmp(a, "--tee") == 0)
             tee = v;
@@ -151,7 +194,9 @@ static int cmd_init(int argc, char **argv) {
         tkm_instance_init_opts o = {.dir = dir, .tee = tee, .tee_root = tee_root, .allow_debug = allow_debug,
                                     .policy = pdoc, .policy_len = plen, .labels = all, .n_labels = n_all,
                                     .tls_names = n_names ? names : NULL, .n_tls_names = n_names,
-                                    .fast_unsafe = getenv("TKM_FAST_UNSAFE") != NULL};
+                                    .fast_unsafe = getenv("TKM_FAST_UNSAFE") != NULL, .state_key = ko.state_key,
+                                    .verifier_url = ko.url, .verifier_ca = ko.ca,
+                                    .verifier_retries = (unsigned)ko.retries};
         rc = tkm_instance_init(&out, &o);
     }
     if (tkm_failed(rc)) {
@@ -201,7 +246,8 @@ static int cmd_serve(int argc, char **argv) {
                *log_level_file = NULL, *insecure_roles_s = "read";
     const char *cas[MAX_LIST], *names[MAX_LIST + 4];
     size_t n_cas = 0, n_names = 0;
-    int insecure = 0, allow_debug = 0, metrics_public = 0;
+    int insecure = 0, allow_debug = 0, metrics_public = 0, k;
+    keysrc_opts ko = {.retries = VERIFIER_RETRIES_DEFAULT};
     unsigned long long rate = 0, burst = 0, max_body = 0, max_conns = 0, threads = 0, workers = 0, batch = 0;
     unsigned long long req_timeout = 0, io_timeout = 0, drain_timeout = 0;
     for (int i = 1; i < argc; i++) {
@@ -225,7 +271,9 @@ static int cmd_serve(int argc, char **argv) {
         if (!v) goto usage;
         i++;
         unsigned long long *num = NULL, lim = 0;
-        if (strcmp(a, "--data-dir") == 0)
+        if ((k = keysrc_option(&ko, a, v)) != 0) {
+            if (k < 0) return 2;
+        } else if (strcmp(a, "--data-dir") == 0)
             dir = v;
         else if (strcmp(a, "--listen") == 0)
             listen = v;
@@ -314,7 +362,8 @@ static int cmd_serve(int argc, char **argv) {
     char bundle[PATH_MAX + 32];
     tkm_instance_open_opts oo = {.dir = dir, .tee = tee, .tee_root = tee_root, .allow_debug = allow_debug,
                                  .tls_names = names, .n_tls_names = n_names, .max_batch = (size_t)batch,
-                                 .fast_unsafe = getenv("TKM_FAST_UNSAFE") != NULL};
+                                 .fast_unsafe = getenv("TKM_FAST_UNSAFE") != NULL, .state_key = ko.state_key,
+                                 .verifier_url = ko.url, .verifier_ca = ko.ca, .verifier_retries = (unsigned)ko.retries};
     uint64_t t0 = tkm_time_mono_ns();
     tkm_rc rc = tkm_instance_open(&in, &oo);
     if (tkm_failed(rc)) {

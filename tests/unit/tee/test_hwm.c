@@ -95,11 +95,49 @@ static void test_tamper_and_removal(void **state) {
     free(f);
 }
 
+/* peek: the version without the MAC key (teekmd's key-release claims); layout still enforced */
+static void test_peek(void **state) {
+    (void)state;
+    uint8_t inst[32];
+    memset(inst, 1, 32);
+    tkm_hwm m;
+    int present = 1;
+    TD_OK(tkm_hwm_peek(&m, &present, path));
+    assert_int_equal(present, 0);
+    TD_OK(tkm_hwm_advance(path, key, inst, 0x0102030405ull));
+    TD_OK(tkm_hwm_peek(&m, &present, path));
+    assert_int_equal(present, 1);
+    assert_true(m.version == 0x0102030405ull);
+    assert_memory_equal(m.instance_id, inst, 32);
+    size_t n = 0;
+    uint8_t *f = tu_read_file(path, &n);
+    /* a wrong MAC still peeks (the caller verifies later), load refuses it */
+    f[79] ^= 1;
+    td_write(path, f, n, 0600);
+    TD_OK(tkm_hwm_peek(&m, &present, path));
+    assert_true(m.version == 0x0102030405ull);
+    TU_ASSERT_RC(tkm_hwm_load(&m, &present, path, key), TKM_ERR_STORE_TAMPER);
+    /* layout: short, long, wrong magic */
+    td_write(path, f, n - 1, 0600);
+    TU_ASSERT_RC(tkm_hwm_peek(&m, &present, path), TKM_ERR_STORE_TAMPER);
+    assert_int_equal(present, 0);
+    uint8_t big[TKM_HWM_FILE_LEN + 1];
+    memcpy(big, f, n);
+    big[n] = 0;
+    td_write(path, big, sizeof big, 0600);
+    TU_ASSERT_RC(tkm_hwm_peek(&m, &present, path), TKM_ERR_STORE_TAMPER);
+    f[0] = 'X';
+    uint8_t tag[32];
+    TU_ASSERT_RC(tkm_hwm_parse(&m, tag, f, n), TKM_ERR_STORE_TAMPER);
+    free(f);
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_advance_and_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_and_removal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peek, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
