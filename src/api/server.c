@@ -110,16 +110,23 @@ typedef struct {
     /* loop thread only: chunks held back until the answer is known to be long */
     chunk *held_head, *held_tail;
     size_t held_len;
+    int inflight; /* loop thread only: a chunk handed to evhttp whose write has not completed */
 } stream_state;
 
 #define STREAM_WINDOW ((size_t)256 << 10)
 /*
- * A streamed answer that ends before STREAM_HOLD bytes is sent as one plain
- * answer with a Content-Length; only a longer one goes out chunked. Short
- * chunked answers over libevent 2.1's TLS bufferevent sometimes lost the data
- * written after the first part had drained (seen as a 200 whose body or final
- * chunk never came until the I/O timeout; test_streaming_short). Long answers
- * have not shown it, but the root cause inside libevent is not identified.
+ * How streamed answers go out over evhttp and libevent 2.1's TLS bufferevent,
+ * whose writes may happen synchronously inside evbuffer_add and whose write
+ * callback then reaches whatever completion callback evhttp holds at that
+ * moment (callbacks are deferred to the loop to keep them in order):
+ *  - an answer that ends before STREAM_HOLD bytes is sent as one plain reply
+ *    with a Content-Length;
+ *  - a longer one goes out chunked with at most one chunk in flight: the next
+ *    chunk (everything produced meanwhile) is handed when the previous write
+ *    has completed, and the final chunk only after the last one has.
+ * Handing chunks and the end while earlier writes were pending lost data:
+ * 200s whose body or final chunk never came, and keep-alive connections that
+ * never read their next request (test_streaming, test_streaming_short).
  */
 #define STREAM_HOLD ((size_t)64 << 10)
 
@@ -652,7 +659,7 @@ static struct bufferevent *on_bev(struct event_base *base, void *arg) {
     atomic_fetch_add(&s->conns_open, 1);
     /* from here the SSL owns c: conn_ex_free releases it */
     struct bufferevent *bev =
-        bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev) {
         SSL_free(ssl); /* runs conn_ex_free */
         goto fail_nossl;
@@ -953,14 +960,19 @@ static void loop_post(tkm_api_req *r) {
 
 /* ---- streaming replies ---- */
 
+/* evhttp: the chunk in flight has been written. Lets the producer go on and the loop hand the next one. */
 static void stream_flushed(struct evhttp_connection *evcon, void *arg) {
     (void)evcon;
-    stream_state *st = ((tkm_api_req *)arg)->stream;
+    tkm_api_req *r = arg;
+    stream_state *st = r->stream;
+    if (!st) return;
     pthread_mutex_lock(&st->mu);
     st->queued -= st->handed < st->queued ? st->handed : st->queued;
     st->handed = 0;
     pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
+    st->inflight = 0;
+    loop_post(r);
 }
 
 static void stream_conn_closed(struct evhttp_connection *evcon, void *arg) {
@@ -991,26 +1003,25 @@ static void stream_headers(tkm_api_req *r) {
     if (atomic_load(&s->draining)) evhttp_add_header(h, "Connection", "close");
 }
 
-/* Hand the held chunks to evhttp as chunks of a started answer. */
-static void stream_hand_held(tkm_api_req *r, stream_state *st, int gone) {
-    size_t handed = 0;
-    for (chunk *c = st->held_head; c; c = c->next) {
-        if (gone || !r->ev) continue;
-        struct evbuffer *b = evbuffer_new();
-        if (b && evbuffer_add(b, c->data, c->len) == 0) {
-            evhttp_send_reply_chunk_with_cb(r->ev, b, stream_flushed, r);
-            handed += c->len;
-        }
-        evbuffer_free(b);
-    }
+/* Hand everything held to evhttp as one chunk of a started answer (the one in flight). */
+static void stream_hand_held(tkm_api_req *r, stream_state *st) {
+    struct evbuffer *b = evbuffer_new();
+    int ok = b != NULL;
+    for (chunk *c = st->held_head; ok && c; c = c->next) ok = evbuffer_add(b, c->data, c->len) == 0;
+    size_t n = st->held_len;
     chunks_free(st->held_head);
     st->held_head = st->held_tail = NULL;
     st->held_len = 0;
-    if (handed) {
+    if (ok) {
         pthread_mutex_lock(&st->mu);
-        st->handed += handed;
+        st->handed += n;
         pthread_mutex_unlock(&st->mu);
+        st->inflight = 1;
+        evhttp_send_reply_chunk_with_cb(r->ev, b, stream_flushed, r);
+    } else {
+        st->aborted = 1; /* out of memory: the answer is cut short, visibly */
     }
+    evbuffer_free(b);
 }
 
 /* A short answer, complete: one plain reply with everything held (a cut-short one is a 500, never a short 200). */
@@ -1060,6 +1071,7 @@ static void stream_pump(tkm_api_req *r) {
         chunks_free(st->held_head);
         st->held_head = st->held_tail = NULL;
         st->held_len = 0;
+        st->inflight = 0; /* its completion will not come */
     }
     if (r->ev && evcon && !gone && !st->started && !ended && st->held_len >= STREAM_HOLD) {
         st->started = 1;
@@ -1067,8 +1079,10 @@ static void stream_pump(tkm_api_req *r) {
         evhttp_connection_set_closecb(evcon, stream_conn_closed, r);
         evhttp_send_reply_start(r->ev, r->status, reason_phrase(r->status));
     }
-    if (st->started) stream_hand_held(r, st, gone);
+    if (st->started && !gone && !st->inflight && st->held_head) stream_hand_held(r, st);
     if (!ended) return;
+    /* a complete chunked answer ends after its last chunk has been written */
+    if (st->started && !gone && !st->aborted && (st->inflight || st->held_head)) return;
     /* finish: the loop owns the request from here */
     if (r->ev) {
         evcon = evhttp_request_get_connection(r->ev);
