@@ -109,6 +109,32 @@ function request(url, who, ca, method, p, body, headers = {}) {
   });
 }
 
+/* An ethers FetchRequest that speaks HTTPS with the client's certificate (mutual TLS) to url. */
+function fetchRequest(ethers, url, who, ca) {
+  const req = new ethers.FetchRequest(url);
+  req.getUrlFunc = (r) => new Promise((resolve, reject) => {
+    const u = new URL(r.url);
+    const body = r.body ? Buffer.from(r.body) : null;
+    const hr = https.request({ host: u.hostname, port: u.port, path: u.pathname, method: r.method,
+      headers: { ...r.headers, ...(body ? { 'content-length': body.length } : {}) },
+      ca: fs.readFileSync(ca), cert: fs.readFileSync(who.cert), key: fs.readFileSync(who.key) }, (res) => {
+      const chunks = [];
+      let ended = false;
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => { ended = true; resolve({ statusCode: res.statusCode, statusMessage: res.statusMessage,
+        headers: res.headers, body: new Uint8Array(Buffer.concat(chunks)) }); });
+      /* an answer cut short must fail the test, not leave it waiting forever */
+      res.on('error', reject);
+      res.on('close', () => { if (!ended) reject(new Error('answer cut short')); });
+    });
+    hr.setTimeout(60000, () => hr.destroy(new Error('no answer within 60 s')));
+    hr.on('error', reject);
+    if (body) hr.write(body);
+    hr.end();
+  });
+  return req;
+}
+
 let rpcId = 0;
 async function rpc(url, who, ca, method, params) {
   const r = await request(url, who, ca, 'POST', '/', { jsonrpc: '2.0', id: ++rpcId, method, params });
@@ -116,4 +142,4 @@ async function rpc(url, who, ca, method, params) {
   return JSON.parse(r.body);
 }
 
-module.exports = { check, failed, makeCa, makeClient, teekm, startDaemon, stopDaemon, request, rpc };
+module.exports = { check, failed, makeCa, makeClient, teekm, startDaemon, stopDaemon, request, rpc, fetchRequest };

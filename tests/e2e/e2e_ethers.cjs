@@ -17,7 +17,6 @@
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
-const https = require('https');
 const path = require('path');
 const { ethers } = require(path.join(process.env.ETHERS_DIR, 'node_modules', 'ethers'));
 const T = require('./e2e_common.cjs');
@@ -83,27 +82,7 @@ async function main() {
 
   /* ethers' own JSON-RPC client, with the client certificate presented by a custom getUrl */
   function provider(who) {
-    const req = new ethers.FetchRequest(url);
-    req.getUrlFunc = (r) => new Promise((resolve, reject) => {
-      const u = new URL(r.url);
-      const body = r.body ? Buffer.from(r.body) : null;
-      const hr = https.request({ host: u.hostname, port: u.port, path: u.pathname, method: r.method,
-        headers: { ...r.headers, ...(body ? { 'content-length': body.length } : {}) },
-        ca: fs.readFileSync(caFile), cert: fs.readFileSync(who.cert), key: fs.readFileSync(who.key) }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        let ended = false;
-        res.on('end', () => { ended = true; resolve({ statusCode: res.statusCode, statusMessage: res.statusMessage,
-          headers: res.headers, body: new Uint8Array(Buffer.concat(chunks)) }); });
-        res.on('error', reject);
-        res.on('close', () => { if (!ended) reject(new Error('answer cut short')); });
-      });
-      hr.setTimeout(60000, () => hr.destroy(new Error('no answer within 60 s')));
-      hr.on('error', reject);
-      if (body) hr.write(body);
-      hr.end();
-    });
-    return new ethers.JsonRpcProvider(req, undefined, { batchMaxCount: 10 });
+    return new ethers.JsonRpcProvider(T.fetchRequest(ethers, url, who, caFile), undefined, { batchMaxCount: 10 });
   }
   const prov = provider(op);
   const net = await prov.getNetwork();

@@ -16,7 +16,6 @@
  */
 'use strict';
 const fs = require('fs');
-const https = require('https');
 const path = require('path');
 const { ethers } = require(path.join(process.env.ETHERS_DIR, 'node_modules', 'ethers'));
 const T = require('./e2e_common.cjs');
@@ -82,26 +81,7 @@ async function main() {
   check(act.version === 2, 'policy version 2 with sign_message rules activated by the admins\' quorum');
 
   /* ---- ethers' JsonRpcSigner.signMessage: personal_sign with hex, over mutual TLS */
-  const req = new ethers.FetchRequest(url);
-  req.getUrlFunc = (r) => new Promise((resolve, reject) => {
-    const u = new URL(r.url);
-    const body = r.body ? Buffer.from(r.body) : null;
-    const hr = https.request({ host: u.hostname, port: u.port, path: u.pathname, method: r.method,
-      headers: { ...r.headers, ...(body ? { 'content-length': body.length } : {}) },
-      ca: fs.readFileSync(caFile), cert: fs.readFileSync(op.cert), key: fs.readFileSync(op.key) }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      let ended = false;
-      res.on('end', () => { ended = true; resolve({ statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.headers,
-        body: new Uint8Array(Buffer.concat(chunks)) }); });
-      res.on('error', reject);
-      res.on('close', () => { if (!ended) reject(new Error('answer cut short')); });
-    });
-    hr.setTimeout(60000, () => hr.destroy(new Error('no answer within 60 s')));
-    hr.on('error', reject);
-    if (body) hr.write(body);
-    hr.end();
-  });
+  const req = T.fetchRequest(ethers, url, op, caFile);
   const prov = new ethers.JsonRpcProvider(req, 1n, { staticNetwork: true });
   const signer = await prov.getSigner(hot);
   const m1 = siwe(DOMAIN, hot);
