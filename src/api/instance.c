@@ -44,6 +44,10 @@ struct tkm_instance {
     tkm_claim_key *keys;
     size_t n_keys, cap_keys;
     _Atomic int64_t evidence_time;
+    /* the verifier the state key comes from ("" when it comes from the seal key): re-attestation */
+    char verifier_url[VERIFIER_URL_MAX];
+    char verifier_ca[PATH_MAX];
+    unsigned verifier_retries;
 };
 
 static const char *const DEFAULT_NAMES[] = {"127.0.0.1", "::1", "localhost"};
@@ -540,6 +544,14 @@ static tkm_rc parse_source(const char *s, int *src) {
 }
 
 /* The verifier connection for a verifier-sourced state key: URL and CA are both needed. */
+/* Keep the verifier's address for re-attestation (verifier_of has bounded the URL; a CA path too long is not kept). */
+static void remember_verifier(tkm_instance *in, const api_verifier *v) {
+    if (strlen(v->ca_file) >= sizeof in->verifier_ca) return;
+    snprintf(in->verifier_url, sizeof in->verifier_url, "%s", v->url);
+    snprintf(in->verifier_ca, sizeof in->verifier_ca, "%s", v->ca_file);
+    in->verifier_retries = v->retries;
+}
+
 static tkm_rc verifier_of(api_verifier *v, const char *url, const char *ca, unsigned retries) {
     memset(v, 0, sizeof *v);
     if (!url || !url[0]) {
@@ -641,7 +653,10 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     TKM_CHECK_GOTO(rc, load_keys(in));
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
-    if (f.from_verifier) TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
+    if (f.from_verifier) {
+        TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
+        remember_verifier(in, &v);
+    }
     *out = in;
     in = NULL;
 out:
@@ -665,6 +680,17 @@ void tkm_instance_close(tkm_instance *in) {
     if (in->lock_fd >= 0) close(in->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&in->mu);
     free(in);
+}
+
+int tkm_instance_has_verifier(const tkm_instance *in) { return in->verifier_url[0] != 0; }
+
+tkm_rc tkm_instance_reattest(tkm_instance *in) {
+    if (!in->verifier_url[0]) {
+        tkm_err_detail_set("this instance's state key does not come from teekm-verifier: nothing to re-attest to");
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
+    api_verifier v = {.url = in->verifier_url, .ca_file = in->verifier_ca, .retries = in->verifier_retries};
+    return api_verifier_register(&v, in);
 }
 
 tkm_engine *tkm_instance_engine(const tkm_instance *in) { return in->engine; }

@@ -154,6 +154,16 @@ TKM_API size_t tkm_instance_key_count(const tkm_instance *in);
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_attest(tkm_instance *in, const uint8_t *nonce, size_t nonce_len,
                                                    json_t **out);
+/*
+ * Register the current claims with teekm-verifier again (new nonce, fresh
+ * evidence; the protocol of docs/verifier.md, with the start's retries), so
+ * the registration does not go stale. Only for an instance whose state key
+ * comes from the verifier (tkm_instance_has_verifier); CONFIG otherwise.
+ * Returns what the registration returns (NETWORK, TLS, APPRAISAL, …).
+ * Thread-safety: as tkm_instance_attest (may run beside the service).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_reattest(tkm_instance *in) TKM_NONNULL(1);
+TKM_API int tkm_instance_has_verifier(const tkm_instance *in) TKM_NONNULL(1);
 /* The attested key set follows key events (call after the engine committed them). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_key_added(tkm_instance *in, const uint8_t pub[65]);
 TKM_API void tkm_instance_key_removed(tkm_instance *in, const uint8_t addr[20]);

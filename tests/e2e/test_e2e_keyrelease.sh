@@ -136,6 +136,26 @@ teekm-verifier instances --config "$dir/vA/verifier.json" | grep -qi "${IID#0x}"
 ok "the verifier's registry shows the instance with its signer key and audit address"
 
 stop
+
+# periodic re-attestation: new registrations (higher seq) while serving, every --reattest-seconds
+seq0=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"]["seq"])' "$dir/reg.json")
+start --verifier-ca "$dir/vA/tls.crt" --reattest-seconds 1 || fail "start with --reattest-seconds 1"
+for _ in $(seq 100); do
+  [ "$(grep -c 're-attested to the verifier' "$dir/teekmd.log")" -ge 2 ] && break
+  sleep 0.1
+done
+[ "$(grep -c 're-attested to the verifier' "$dir/teekmd.log")" -ge 2 ] || fail "no periodic re-attestation logged"
+curl -sS --cacert "$dir/vA/tls.crt" "${VURL[A]}/v1/instances/$IID" > "$dir/reg2.json"
+python3 - "$dir/reg2.json" "$seq0" <<'PY' || fail "re-attestation not registered: $(cat "$dir/reg2.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+# the start registers once (seq0 + 1); two periodic re-attestations follow
+assert d["registration"]["seq"] >= int(sys.argv[2]) + 3, (d["registration"]["seq"], sys.argv[2])
+assert d["stale"] is False, d
+PY
+stop
+ok "periodic re-attestation: the instance registers again while it serves (--reattest-seconds)"
+
 start --verifier-ca "$dir/vA/tls.crt" || fail "restart"
 raw=$(sign 0x1) || fail "sign after restart"
 [ "$(recover "$raw" | cut -d' ' -f1)" = "$HOT" ] || fail "signer after restart"
