@@ -993,6 +993,21 @@ static void chunks_free(chunk *c) {
     }
 }
 
+/* {"error": {"code", "message", "detail"?}}: every error answer's body. NULL when out of memory. */
+static json_t *error_body(tkm_err code, const char *detail) {
+    const char *name = tkm_err_name(code);
+    json_t *e = json_pack("{s:s,s:s}", "code", name ? name : "UNKNOWN", "message", tkm_err_str(code));
+    if (e && detail && detail[0]) json_object_set_new(e, "detail", json_string(detail));
+    return e ? json_pack("{s:o}", "error", e) : NULL;
+}
+
+/* Drop what is held back (loop thread). */
+static void held_clear(stream_state *st) {
+    chunks_free(st->held_head);
+    st->held_head = st->held_tail = NULL;
+    st->held_len = 0;
+}
+
 /* The response headers every streamed answer carries. */
 static void stream_headers(tkm_api_req *r) {
     tkm_api_server *s = r->lp->srv;
@@ -1009,9 +1024,7 @@ static void stream_hand_held(tkm_api_req *r, stream_state *st) {
     int ok = b != NULL;
     for (chunk *c = st->held_head; ok && c; c = c->next) ok = evbuffer_add(b, c->data, c->len) == 0;
     size_t n = st->held_len;
-    chunks_free(st->held_head);
-    st->held_head = st->held_tail = NULL;
-    st->held_len = 0;
+    held_clear(st);
     if (ok) {
         pthread_mutex_lock(&st->mu);
         st->handed += n;
@@ -1029,14 +1042,15 @@ static void stream_reply_whole(tkm_api_req *r, stream_state *st) {
     struct evbuffer *b = evbuffer_new();
     int ok = b != NULL && !st->aborted;
     for (chunk *c = st->held_head; ok && c; c = c->next) ok = evbuffer_add(b, c->data, c->len) == 0;
-    chunks_free(st->held_head);
-    st->held_head = st->held_tail = NULL;
-    st->held_len = 0;
+    held_clear(st);
     stream_headers(r);
     if (!ok) {
-        static const char err[] = "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"the answer could not be completed\"}}";
+        json_t *e = error_body(TKM_ERR_INTERNAL, "the answer could not be completed");
+        char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
         if (b) evbuffer_drain(b, evbuffer_get_length(b));
-        if (b) (void)evbuffer_add(b, err, sizeof err - 1);
+        if (b && text) (void)evbuffer_add(b, text, strlen(text));
+        free(text);
+        json_decref(e);
         struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
         evhttp_remove_header(h, "Content-Type");
         evhttp_add_header(h, "Content-Type", "application/json");
@@ -1058,19 +1072,18 @@ static void stream_pump(tkm_api_req *r) {
     if (!evcon) st->gone = 1;
     int gone = st->gone;
     pthread_mutex_unlock(&st->mu);
-    for (; c; c = c->next) { /* append to the held list */
-        st->held_len += c->len;
+    if (c) { /* append the new chunks to the held list */
         if (st->held_tail)
             st->held_tail->next = c;
         else
             st->held_head = c;
-        st->held_tail = c;
-        if (!c->next) break;
+        for (; c; c = c->next) {
+            st->held_len += c->len;
+            st->held_tail = c;
+        }
     }
     if (gone) {
-        chunks_free(st->held_head);
-        st->held_head = st->held_tail = NULL;
-        st->held_len = 0;
+        held_clear(st);
         st->inflight = 0; /* its completion will not come */
     }
     if (r->ev && evcon && !gone && !st->started && !ended && st->held_len >= STREAM_HOLD) {
@@ -1098,7 +1111,7 @@ static void stream_pump(tkm_api_req *r) {
         }
         r->ev = NULL;
     }
-    chunks_free(st->held_head);
+    held_clear(st);
     r->resp_len = st->total;
     loop_unqueue(r); /* the producer's last post may still be queued */
     pthread_mutex_destroy(&st->mu);
@@ -1253,11 +1266,7 @@ void tkm_api_req_reply_json(tkm_api_req *r, int status, json_t *json) {
 
 void tkm_api_req_reply_error(tkm_api_req *r, int status, tkm_err code, const char *detail) {
     if (status == 0) status = tkm_api_http_status(code);
-    const char *name = tkm_err_name(code);
-    json_t *e = json_pack("{s:s,s:s}", "code", name ? name : "UNKNOWN", "message", tkm_err_str(code));
-    if (e && detail && detail[0]) json_object_set_new(e, "detail", json_string(detail));
-    json_t *o = e ? json_pack("{s:o}", "error", e) : NULL;
-    tkm_api_req_reply_json(r, status, o);
+    tkm_api_req_reply_json(r, status, error_body(code, detail));
 }
 
 /* accessors */
