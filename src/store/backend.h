@@ -52,6 +52,8 @@ struct store_backend {
  * WAL, synchronous=FULL (NORMAL when fast_unsafe), secure_delete,
  * SQLITE_DBCONFIG_DEFENSIVE, one process per state (flock on path.lock: TKM_ERR_STORE_BUSY),
  * checkpoints on a second connection and thread, prepared statements only.
+ * Opening (create = 0) a database that has no tables at all (a creation that
+ * never committed its schema) fails with TKM_ERR_NOT_FOUND.
  */
 tkm_rc store_sqlite_open(store_backend **out, const char *path, int create, int fast_unsafe);
 

@@ -42,12 +42,15 @@ static const char *const SQL[ST_COUNT] = {
     [ST_SEEK_LE] = "SELECT k FROM rows WHERE t = ?1 AND k <= ?2 ORDER BY k DESC LIMIT 1",
 };
 
+/* one transaction: a crash while creating leaves both tables or neither, never half a schema */
 static const char SCHEMA[] =
+    "BEGIN;"
     "CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL) STRICT;"
     /* a rowid table: (t, k) lives in a small unique index, values (audit rows of a whole commit can
        be large) stay out of the b-tree keys */
     "CREATE TABLE rows(t INTEGER NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, mac BLOB NOT NULL,"
-    " PRIMARY KEY(t, k)) STRICT;";
+    " PRIMARY KEY(t, k)) STRICT;"
+    "COMMIT;";
 
 /*
  * Checkpoints run on their own thread and connection: a checkpoint copies the
@@ -364,6 +367,26 @@ static tkm_rc exec_sql(sqlite3 *db, const char *sql, const char *what) {
     return TKM_RC_OK;
 }
 
+/*
+ * A database with no tables at all is what a creation killed before its
+ * schema committed leaves behind (the file, maybe the WAL header): it never
+ * held anything, so it reads as "not initialised", not as a foreign format.
+ */
+static tkm_rc refuse_empty(sqlite3 *db, const char *path) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(db, "SELECT count(*) FROM sqlite_schema", -1, 0, &st, NULL);
+    if (rc != SQLITE_OK) return sq_fail(db, rc, "schema count");
+    rc = sqlite3_step(st);
+    sqlite3_int64 n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) return sq_fail(db, rc, "schema count");
+    if (n == 0) {
+        tkm_err_detail_set("%s was never initialised (an interrupted initialisation): initialise it again", path);
+        TKM_ENSURE(0, TKM_ERR_NOT_FOUND);
+    }
+    return TKM_RC_OK;
+}
+
 /* PRAGMA journal_mode returns a row: step it through a prepared statement. */
 static tkm_rc pragma_wal(sqlite3 *db) {
     sqlite3_stmt *st = NULL;
@@ -408,7 +431,10 @@ tkm_rc store_sqlite_open(store_backend **out, const char *path, int create, int 
     TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA secure_delete=ON", "secure_delete"));
     TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA cell_size_check=ON", "cell_size_check"));
     TKM_CHECK_GOTO(r, exec_sql(q->db, "PRAGMA cache_size=-16384", "cache_size"));
-    if (create) TKM_CHECK_GOTO(r, exec_sql(q->db, SCHEMA, "schema"));
+    if (create)
+        TKM_CHECK_GOTO(r, exec_sql(q->db, SCHEMA, "schema"));
+    else
+        TKM_CHECK_GOTO(r, refuse_empty(q->db, path));
     for (int i = 0; i < ST_COUNT; i++) {
         rc = sqlite3_prepare_v3(q->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL);
         if (rc != SQLITE_OK) {

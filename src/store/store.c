@@ -635,8 +635,10 @@ static tkm_rc probe(const char *path, int *initialized) {
     uint8_t *v = NULL;
     size_t vn = 0;
     *initialized = 0;
-    TKM_TRY(store_sqlite_open(&b, path, 0, 1));
-    tkm_rc rc = b->meta_get(b, "format", &v, &vn, initialized);
+    tkm_rc rc = store_sqlite_open(&b, path, 0, 1);
+    if (rc.code == TKM_ERR_NOT_FOUND) return TKM_RC_OK; /* no tables: never initialised */
+    TKM_TRY(rc);
+    rc = b->meta_get(b, "format", &v, &vn, initialized);
     free(v);
     b->close(b);
     return rc;

@@ -407,6 +407,43 @@ static void test_not_a_store(void **state) {
     expect_open(f, rc.code, NULL);
 }
 
+/* Killed before the schema committed: an empty file, or an SQLite file with no tables, is "never initialised". */
+static void test_interrupted_before_schema(void **state) {
+    fx *f = *state;
+    char db[300];
+    snprintf(db, sizeof db, "%s/state.db", f->dir);
+    for (int round = 0; round < 2; round++) {
+        if (round == 0) {
+            FILE *fp = fopen(db, "wb");
+            assert_non_null(fp);
+            fclose(fp);
+        } else {
+            sqlite3 *h = NULL;
+            assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+            assert_int_equal(sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+            sqlite3_close(h);
+        }
+        expect_open(f, TKM_ERR_NOT_FOUND, "never initialised");
+        tkm_store *s;
+        tkm_store_opts o = opts(f, NULL);
+        TU_ASSERT_OK(tkm_store_create(&s, &o, NULL));
+        TU_ASSERT_OK(tkm_store_commit(s));
+        tkm_store_close(s);
+        TU_ASSERT_OK(open_store(f, &s));
+        tkm_store_close(s);
+        /* start the next round from nothing again */
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -f '%s'/state.db* '%s'", f->dir, f->counter);
+        assert_int_equal(system(cmd), 0);
+    }
+    /* an SQLite file with tables that are not teekm's is still a foreign format */
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TABLE other(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    expect_open(f, TKM_ERR_STORE_FORMAT, NULL);
+}
+
 /* The window ledger with many entries, with large amounts, across prune. */
 static void test_window_many(void **state) {
     fx *f = *state;
@@ -478,6 +515,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_init, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_before_schema, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
