@@ -10,6 +10,7 @@
 
 typedef struct {
     tkm_secret *sk;
+    uint8_t pub[65];
     uint8_t digest[32];
     uint8_t sig[65];
     uint32_t counter;
@@ -25,6 +26,12 @@ static int tkm_sign(void *ctx) {
     secp_bench *b = ctx;
     next_digest(b);
     return tkm_ok(tkm_secp_sign(b->sig, b->sk, b->digest)) ? 0 : -1;
+}
+
+static int tkm_sign_checked(void *ctx) {
+    secp_bench *b = ctx;
+    next_digest(b);
+    return tkm_ok(tkm_secp_sign_checked(b->sig, b->sk, b->pub, b->digest)) ? 0 : -1;
 }
 
 static int tkm_recover(void *ctx) {
@@ -159,7 +166,8 @@ int bench_crypto(const bench_opts *o) {
     bench_raw_secp *rs = NULL;
     bench_result raw, ours, r;
     int status = 0;
-    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk)) || bench_raw_secp_new(&rs, b.sk) != 0) {
+    if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secp_keygen(&b.sk)) || tkm_failed(tkm_secp_pubkey(b.pub, b.sk)) ||
+        bench_raw_secp_new(&rs, b.sk) != 0) {
         fprintf(stderr, "bench crypto: key generation failed\n");
         tkm_secret_free(b.sk);
         return 1;
@@ -170,6 +178,9 @@ int bench_crypto(const bench_opts *o) {
     bench_print_ratio("secp256k1 sign (tkm_secp_sign)", &ours, "raw", &raw, 0.90);
     if (tkm_failed(tkm_secp_sign(b.sig, b.sk, b.digest)) || bench_one(o, tkm_recover, &b, &r) != 0) status = 1;
     bench_print_row("secp256k1 recover", &r);
+    /* what the signing service does: sign, then check the signature recovers to the key (docs/teekmd.md) */
+    if (bench_pair(o, bench_raw_secp_sign, rs, tkm_sign_checked, &b, &raw, &ours) != 0) status = 1;
+    bench_print_ratio("secp256k1 sign + recover self-check", &ours, "raw sign", &raw, 0);
     uint8_t kbuf[32] = {0};
     if (bench_one(o, keccak32, kbuf, &r) != 0) status = 1;
     bench_print_row("keccak-256 of 32 bytes", &r);

@@ -23,6 +23,7 @@ typedef struct job {
 typedef struct {
     char label[TKM_POLICY_NAME_MAX + 1];
     tkm_secret *sk;
+    uint8_t pub[TKM_SECP_PUBKEY_LEN]; /* what every signature by sk must recover to */
 } key_slot;
 
 struct tkm_engine {
@@ -85,11 +86,16 @@ static void key_cache_drop(tkm_engine *e, const char *label) {
         }
 }
 
-static tkm_rc key_secret(tkm_engine *e, const char *label, const tkm_secret **sk) {
-    *sk = NULL;
+/*
+ * The unsealed key of a signer and its public key, loaded once. The public key
+ * is checked against the address the key was recorded with, so a signature
+ * checked against it is checked against the key the policy was evaluated for.
+ */
+static tkm_rc key_slot_get(tkm_engine *e, const char *label, const uint8_t addr[20], const key_slot **out) {
+    *out = NULL;
     for (size_t i = 0; i < e->n_keys; i++)
         if (strcmp(e->keys[i].label, label) == 0) {
-            *sk = e->keys[i].sk;
+            *out = &e->keys[i];
             return TKM_RC_OK;
         }
     key_slot *nk = realloc(e->keys, (e->n_keys + 1) * sizeof *nk);
@@ -99,8 +105,21 @@ static tkm_rc key_secret(tkm_engine *e, const char *label, const tkm_secret **sk
     memset(k, 0, sizeof *k);
     snprintf(k->label, sizeof k->label, "%s", label);
     TKM_TRY(tkm_store_key_unseal(e->store, label, &k->sk));
+    uint8_t a[20];
+    tkm_rc rc = tkm_secp_pubkey(k->pub, k->sk);
+    if (tkm_ok(rc)) {
+        tkm_eth_address(a, k->pub);
+        if (memcmp(a, addr, 20) != 0) {
+            tkm_err_detail_set("key %s does not match its recorded address", label);
+            rc = TKM_RC(TKM_ERR_STORE_TAMPER);
+        }
+    }
+    if (tkm_failed(rc)) {
+        tkm_secret_free(k->sk);
+        return rc;
+    }
     e->n_keys++;
-    *sk = k->sk;
+    *out = k;
     return TKM_RC_OK;
 }
 
@@ -384,9 +403,9 @@ static tkm_rc decide_one(tkm_engine *e, const tkm_sign_request *req, tkm_sign_re
         }
     } else if (d->allow) {
         if (req->sign) {
-            const tkm_secret *sk;
-            TKM_TRY(key_secret(e, it.key_label, &sk));
-            TKM_TRY(tkm_secp_sign(res->sig, sk, it.payload_hash));
+            const key_slot *k;
+            TKM_TRY(key_slot_get(e, it.key_label, it.key, &k));
+            TKM_TRY(tkm_secp_sign_checked(res->sig, k->sk, k->pub, it.payload_hash));
             res->has_sig = 1;
         }
         const char *asset = d->charge ? e->policy->assets[e->policy->rules[d->rule].asset].name : "";

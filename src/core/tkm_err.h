@@ -198,7 +198,8 @@ typedef enum {
     X(TKM_ERR_MISUSE, 900, "API misuse")                                         \
     X(TKM_ERR_INTERNAL, 901, "internal error")                                   \
     X(TKM_ERR_STATE, 902, "operation not valid in this state")                   \
-    X(TKM_ERR_NOT_IMPLEMENTED, 903, "not supported by this build")
+    X(TKM_ERR_NOT_IMPLEMENTED, 903, "not supported by this build")               \
+    X(TKM_ERR_SIGN_SELFCHECK, 904, "a fresh signature failed its self-check")
 
 typedef enum {
 #define TKM_ERR_ENUM_(name, num, msg) name = num,

@@ -131,6 +131,22 @@ tkm_rc tkm_secp_sign(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
     return TKM_RC_OK;
 }
 
+tkm_rc tkm_secp_sign_checked(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
+                             const uint8_t pub[static TKM_SECP_PUBKEY_LEN],
+                             const uint8_t digest[static TKM_SECP_DIGEST_LEN]) {
+    TKM_TRY(tkm_secp_sign(sig, sk, digest));
+    /* recovery checks r, s and the recovery id at once, for the price of one verification */
+    uint8_t got[TKM_SECP_PUBKEY_LEN];
+    tkm_rc rc = tkm_secp_recover(got, digest, sig, TKM_SECP_REQUIRE_LOW_S);
+    if (tkm_failed(rc) || memcmp(got, pub, TKM_SECP_PUBKEY_LEN) != 0) {
+        tkm_wipe(sig, TKM_SECP_SIG_LEN);
+        tkm_err_detail_set("signature self-check failed: it does not recover to the key's public key; nothing "
+                           "was released");
+        TKM_ENSURE(0, TKM_ERR_SIGN_SELFCHECK);
+    }
+    return TKM_RC_OK;
+}
+
 tkm_rc tkm_secp_verify(const uint8_t pub[static TKM_SECP_PUBKEY_LEN],
                        const uint8_t digest[static TKM_SECP_DIGEST_LEN], const uint8_t sig64[static 64]) {
     TKM_TRY(tkm_secp_init());

@@ -52,6 +52,19 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_pubkey_compress(uint8_t out[static TKM_S
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_sign(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
                                              const uint8_t digest[static TKM_SECP_DIGEST_LEN]);
 /*
+ * Sign, then check that the signature recovers to pub (the key's public key, derived
+ * once when the key was loaded) before anything is released. A fault while
+ * signing (a glitched or Plundervolt-style undervolted core, a bit flip) can
+ * yield a wrong signature, and one wrong plus one right deterministic
+ * (RFC 6979) signature over the same digest give away the private key: a
+ * signature that does not recover to pub (r, s and recovery id all checked) is
+ * wiped and TKM_ERR_SIGN_SELFCHECK returned. TKM_ERR_BAD_KEY as tkm_secp_sign.
+ * Costs one recovery (about one verification).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_sign_checked(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
+                                                     const uint8_t pub[static TKM_SECP_PUBKEY_LEN],
+                                                     const uint8_t digest[static TKM_SECP_DIGEST_LEN]);
+/*
  * Verify r ‖ s (64 bytes) over digest. High-s signatures are rejected
  * (TKM_ERR_HIGH_S); a wrong signature is TKM_ERR_BAD_SIGNATURE.
  */

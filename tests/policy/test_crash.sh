@@ -13,7 +13,8 @@ export TKM_DONT_MLOCK=1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-RANDOM=4242 # reproducible kill points
+RANDOM=${TKM_CRASH_SEED:-4242} # reproducible kill points
+MAX_MS=${TKM_CRASH_MAX_MS:-150} # kill within 2..MAX_MS+1 ms of the start
 N=${TKM_CRASH_REQUESTS:-2000}
 KILLS=${TKM_CRASH_KILLS:-12}
 
@@ -51,7 +52,7 @@ killed=0
 for ((k = 1; k <= KILLS; k++)); do
   run > "$dir/out.$k" 2> "$dir/err.$k" &
   pid=$!
-  sleep "0.$(printf '%03d' $((RANDOM % 150 + 2)))"
+  sleep "0.$(printf '%03d' $((RANDOM % MAX_MS + 2)))"
   kill -9 $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   # killed mid-stream: it had not answered every request

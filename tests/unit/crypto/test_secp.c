@@ -52,6 +52,28 @@ static void test_eip155_example_signature(void **state) {
     json_decref(v);
 }
 
+/* The self-checked signature is the plain one; checked against another key it is refused and wiped. */
+static void test_sign_checked(void **state) {
+    (void)state;
+    json_t *v = tu_load_vector("eip-155/eip155_example.json");
+    tkm_secret *sk = load_key(json_string_value(json_object_get(v, "privateKey")));
+    uint8_t digest[32], sig[65], plain[65], pub[65], other[65];
+    tu_hex_exact(digest, 32, json_string_value(json_object_get(v, "signingHash")));
+    TU_ASSERT_OK(tkm_secp_pubkey(pub, sk));
+    TU_ASSERT_OK(tkm_secp_sign(plain, sk, digest));
+    TU_ASSERT_OK(tkm_secp_sign_checked(sig, sk, pub, digest));
+    assert_memory_equal(sig, plain, 65);
+    /* as if the key or the computation had been corrupted: the public key it must recover to differs */
+    tkm_secret *sk2 = load_key("0x0000000000000000000000000000000000000000000000000000000000000001");
+    TU_ASSERT_OK(tkm_secp_pubkey(other, sk2));
+    TU_ASSERT_RC(tkm_secp_sign_checked(sig, sk, other, digest), TKM_ERR_SIGN_SELFCHECK);
+    uint8_t zero[65] = {0};
+    assert_memory_equal(sig, zero, 65);
+    tkm_secret_free(sk2);
+    tkm_secret_free(sk);
+    json_decref(v);
+}
+
 /* n - s flips a low s to a high s: verify and strict recover must refuse it. */
 static void test_high_s_refused(void **state) {
     (void)state;
@@ -162,6 +184,7 @@ static void test_eip55_vectors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip155_example_signature),
+        cmocka_unit_test(test_sign_checked),
         cmocka_unit_test(test_high_s_refused),
         cmocka_unit_test(test_invalid_keys),
         cmocka_unit_test(test_compressed_round_trip),
