@@ -39,6 +39,7 @@ typedef struct {
 struct tkm_audit_writer {
     tkm_store *store;
     const tkm_secret *key;
+    uint8_t pub[TKM_SECP_PUBKEY_LEN]; /* every record signature must recover to it */
     int sign_every;
     pending *p;
     size_t n, cap;
@@ -48,6 +49,11 @@ tkm_rc tkm_audit_writer_new(tkm_audit_writer **out, tkm_store *store, const tkm_
     *out = NULL;
     tkm_audit_writer *w = calloc(1, sizeof *w);
     TKM_ENSURE(w, TKM_ERR_NOMEM);
+    tkm_rc rc = tkm_secp_pubkey(w->pub, audit_key);
+    if (tkm_failed(rc)) {
+        free(w);
+        return rc;
+    }
     w->store = store;
     w->key = audit_key;
     w->sign_every = sign_every;
@@ -186,7 +192,7 @@ tkm_rc tkm_audit_flush(tkm_audit_writer *w) {
         int do_sign = w->sign_every || i + 1 == w->n;
         if (do_sign) {
             tkm_audit_sig_digest(digest, w->p[i].hash);
-            rc = tkm_secp_sign(sig, w->key, digest);
+            rc = tkm_secp_sign_checked(sig, w->key, w->pub, digest);
             sig[64] = (uint8_t)(sig[64] + 27);
         }
         size_t before = o.len;

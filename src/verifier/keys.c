@@ -165,7 +165,7 @@ const uint8_t *tkm_vkeys_eas_address(const tkm_vkeys *k) { return k->eas_addr; }
 const uint8_t *tkm_vkeys_eas_pubkey(const tkm_vkeys *k) { return k->eas_pub; }
 
 tkm_rc tkm_vkeys_sign(const tkm_vkeys *k, uint8_t sig[static TKM_SECP_SIG_LEN], const uint8_t digest[static 32]) {
-    return tkm_secp_sign(sig, k->eas_sk, digest);
+    return tkm_secp_sign_checked(sig, k->eas_sk, k->eas_pub, digest);
 }
 
 tkm_rc tkm_vkeys_state_key_new(tkm_secret **key) {
