@@ -8,6 +8,8 @@
  *  - tkm_ratelimit.h per-client token buckets
  *  - tkm_httpc.h     HTTPS JSON client over libcurl (CLI)
  *  - tkm_loadgen.h   keep-alive mTLS load generator (teekm bench serve)
+ *  - tkm_registrar.h keeps a teekmd instance's teekm-verifier registration current
+ *                    (included directly, like tkm_instance.h and tkm_signer.h)
  */
 #ifndef TKM_API_H
 #define TKM_API_H

@@ -44,10 +44,16 @@ struct tkm_instance {
     tkm_claim_key *keys;
     size_t n_keys, cap_keys;
     _Atomic int64_t evidence_time;
-    /* the verifier the state key comes from ("" when it comes from the seal key): re-attestation */
+    /* the verifier the instance registers with ("" when none): its state key's source, or given at start */
     char verifier_url[VERIFIER_URL_MAX];
     char verifier_ca[PATH_MAX];
     unsigned verifier_retries;
+    /* outcomes of the registrations made through this instance (tkm_instance_registration_info) */
+    pthread_mutex_t reg_mu;
+    tkm_instance_reg_info reg;
+    /* tkm_instance_on_change: called under mu */
+    tkm_instance_change_fn on_change;
+    void *on_change_arg;
 };
 
 static const char *const DEFAULT_NAMES[] = {"127.0.0.1", "::1", "localhost"};
@@ -481,9 +487,15 @@ out:
     return rc;
 }
 
+/* Tell the change hook (caller holds in->mu). */
+static void notify_locked(tkm_instance *in) {
+    if (in->on_change) in->on_change(in->on_change_arg);
+}
+
 tkm_rc tkm_instance_key_added(tkm_instance *in, const uint8_t pub[65]) {
     pthread_mutex_lock(&in->mu);
     tkm_rc rc = keys_push(in, pub);
+    if (tkm_ok(rc)) notify_locked(in);
     pthread_mutex_unlock(&in->mu);
     return rc;
 }
@@ -494,8 +506,22 @@ void tkm_instance_key_removed(tkm_instance *in, const uint8_t addr[20]) {
         if (memcmp(in->keys[i].addr, addr, 20) == 0) {
             memmove(&in->keys[i], &in->keys[i + 1], (in->n_keys - i - 1) * sizeof *in->keys);
             in->n_keys--;
+            notify_locked(in);
             break;
         }
+    pthread_mutex_unlock(&in->mu);
+}
+
+void tkm_instance_claims_changed(tkm_instance *in) {
+    pthread_mutex_lock(&in->mu);
+    notify_locked(in);
+    pthread_mutex_unlock(&in->mu);
+}
+
+void tkm_instance_on_change(tkm_instance *in, tkm_instance_change_fn fn, void *arg) {
+    pthread_mutex_lock(&in->mu); /* a call in progress finishes first */
+    in->on_change = fn;
+    in->on_change_arg = fn ? arg : NULL;
     pthread_mutex_unlock(&in->mu);
 }
 
@@ -543,34 +569,68 @@ static tkm_rc parse_source(const char *s, int *src) {
     return TKM_RC_OK;
 }
 
-/* The verifier connection for a verifier-sourced state key: URL and CA are both needed. */
-/* Keep the verifier's address for re-attestation (verifier_of has bounded the URL; a CA path too long is not kept). */
+/* Keep the verifier's address for re-registration (verifier_of has bounded the URL and the CA path). */
 static void remember_verifier(tkm_instance *in, const api_verifier *v) {
-    if (strlen(v->ca_file) >= sizeof in->verifier_ca) return;
     snprintf(in->verifier_url, sizeof in->verifier_url, "%s", v->url);
     snprintf(in->verifier_ca, sizeof in->verifier_ca, "%s", v->ca_file);
     in->verifier_retries = v->retries;
 }
 
-static tkm_rc verifier_of(api_verifier *v, const char *url, const char *ca, unsigned retries) {
+/*
+ * The verifier connection: URL and CA are both needed, for the state key
+ * (why = "the state key comes from teekm-verifier") or for registration only
+ * (a seal-keyed instance given --verifier).
+ */
+static tkm_rc verifier_of(api_verifier *v, const char *url, const char *ca, unsigned retries, const char *why) {
     memset(v, 0, sizeof *v);
     if (!url || !url[0]) {
-        tkm_err_detail_set("the state key comes from teekm-verifier: --verifier URL is required");
+        tkm_err_detail_set("%s: --verifier URL is required", why);
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
     if (!ca || !ca[0]) {
-        tkm_err_detail_set("the state key comes from teekm-verifier: --verifier-ca FILE (its TLS certificate or CA) "
-                           "is required");
+        tkm_err_detail_set("%s: --verifier-ca FILE (its TLS certificate or CA) is required", why);
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
     if (strlen(url) >= VERIFIER_URL_MAX) {
         tkm_err_detail_set("--verifier: at most %d bytes", VERIFIER_URL_MAX - 1);
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
+    if (strlen(ca) >= PATH_MAX) {
+        tkm_err_detail_set("--verifier-ca: at most %d bytes", PATH_MAX - 1);
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
     v->url = url;
     v->ca_file = ca;
     v->retries = retries;
     return TKM_RC_OK;
+}
+
+#define WHY_KEY "the state key comes from teekm-verifier"
+#define WHY_REG "registration with teekm-verifier (the state key comes from the platform seal key)"
+
+/* One registration of the full claims (api_verifier_register), its outcome kept for tkm_instance_registration_info. */
+static tkm_rc do_register(tkm_instance *in, const api_verifier *v) {
+    tkm_rc rc = api_verifier_register(v, in);
+    int64_t now = tkm_time_unix();
+    pthread_mutex_lock(&in->reg_mu);
+    in->reg.last_attempt = now;
+    in->reg.last_err = rc.code;
+    if (tkm_ok(rc)) in->reg.last_ok = now;
+    pthread_mutex_unlock(&in->reg_mu);
+    return rc;
+}
+
+/* A seal-keyed instance's registration at init or start: a failure is a warning (the state does not depend on it). */
+static void register_soft(tkm_instance *in, const api_verifier *v, const char *when) {
+    tkm_rc rc = do_register(in, v);
+    if (tkm_ok(rc)) return;
+    json_t *f = json_pack("{s:s,s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
+    tkm_log_fields(TKM_LOG_WARN, "teekmd", f,
+                   "registration with the verifier %s failed at %s: %s; going on (the state key comes from the "
+                   "platform seal key), the registry does not show this instance's current claims until a "
+                   "registration succeeds",
+                   v->url, when, tkm_err_name(rc.code));
+    json_decref(f);
 }
 
 /* Ask the verifier for the state key (the TLS key to serve is made now: the claims name it). */
@@ -587,6 +647,7 @@ static tkm_instance *instance_alloc(const char *dir) {
     if (!in) return NULL;
     in->lock_fd = -1;
     pthread_mutex_init(&in->mu, NULL);
+    pthread_mutex_init(&in->reg_mu, NULL);
     if (!realpath(dir, in->dir)) snprintf(in->dir, sizeof in->dir, "%s", dir);
     snprintf(in->client_ca, sizeof in->client_ca, "%s/client-ca.crt", in->dir);
     return in;
@@ -617,12 +678,9 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     }
     if (f.from_verifier)
         TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url ? o->verifier_url : f.verifier_url, o->verifier_ca,
-                                       o->verifier_retries));
-    else if (o->verifier_url) {
-        tkm_err_detail_set("--verifier: this instance's state key comes from the platform seal key (recorded at "
-                           "init); teekmd uses a verifier only for the state key");
-        TKM_GOTO(rc, TKM_ERR_CONFIG);
-    }
+                                       o->verifier_retries, WHY_KEY));
+    else if (o->verifier_url || o->verifier_ca) /* registration only: nothing recorded, given at every start */
+        TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
     const char *want = o->tee ? o->tee : f.platform;
     if (strcmp(want, "auto") != 0 && strcmp(want, f.platform) != 0) {
         tkm_err_detail_set("this instance was initialised on the %s platform, not %s", f.platform, want);
@@ -654,8 +712,14 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
     if (f.from_verifier) {
-        TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
+        TKM_CHECK_GOTO(rc, do_register(in, &v));
         remember_verifier(in, &v);
+    } else if (v.url) {
+        /* one attempt: serving does not wait for a verifier that is away (the caller retries with backoff) */
+        api_verifier once = v;
+        once.retries = 0;
+        remember_verifier(in, &v);
+        register_soft(in, &once, "start");
     }
     *out = in;
     in = NULL;
@@ -679,6 +743,7 @@ void tkm_instance_close(tkm_instance *in) {
     free(in->keys);
     if (in->lock_fd >= 0) close(in->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&in->mu);
+    pthread_mutex_destroy(&in->reg_mu);
     free(in);
 }
 
@@ -686,11 +751,18 @@ int tkm_instance_has_verifier(const tkm_instance *in) { return in->verifier_url[
 
 tkm_rc tkm_instance_reattest(tkm_instance *in) {
     if (!in->verifier_url[0]) {
-        tkm_err_detail_set("this instance's state key does not come from teekm-verifier: nothing to re-attest to");
+        tkm_err_detail_set("no teekm-verifier configured for this instance: nothing to re-attest to");
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
-    api_verifier v = {.url = in->verifier_url, .ca_file = in->verifier_ca, .retries = in->verifier_retries};
-    return api_verifier_register(&v, in);
+    api_verifier v = {.url = in->verifier_url, .ca_file = in->verifier_ca, .retries = 0};
+    return do_register(in, &v);
+}
+
+void tkm_instance_registration_info(const tkm_instance *in, tkm_instance_reg_info *out) {
+    tkm_instance *m = (tkm_instance *)in;
+    pthread_mutex_lock(&m->reg_mu);
+    *out = m->reg;
+    pthread_mutex_unlock(&m->reg_mu);
 }
 
 tkm_engine *tkm_instance_engine(const tkm_instance *in) { return in->engine; }
@@ -746,11 +818,10 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     char p[PATH_MAX + 64], q[PATH_MAX + 64];
     tkm_instance *in = NULL;
     TKM_TRY(parse_source(o->state_key, &src));
-    if (src == 0 && o->verifier_url) {
-        tkm_err_detail_set("--verifier goes with --state-key verifier: teekmd uses a verifier only for the state key");
-        TKM_ENSURE(0, TKM_ERR_CONFIG);
-    }
-    if (src == 1) TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries));
+    int want_verifier = o->verifier_url || o->verifier_ca;
+    if (src == 1) TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_KEY));
+    if (src == 0 && want_verifier)
+        TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
     /* the document first: nothing is created for an invalid policy */
     TKM_TRY(tkm_policy_load(&pol, o->policy, o->policy_len));
     if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
@@ -782,15 +853,12 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         tkm_secret_free(probe);
         if (rc.code == TKM_ERR_TEE_NO_SEAL_KEY) {
             src = 1;
-            TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries));
+            TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_KEY));
         } else {
             if (tkm_failed(rc)) goto out;
-            src = 0;
-            if (o->verifier_url) {
-                tkm_err_detail_set("--verifier: %s has a seal key; add --state-key verifier to take the state key "
-                                   "from the verifier instead", in->platform);
-                TKM_GOTO(rc, TKM_ERR_CONFIG);
-            }
+            src = 0; /* a verifier given is for registration only (--state-key verifier takes the key from it) */
+            if (want_verifier)
+                TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
         }
     }
     if (src == 1) { /* the instance id first: the verifier keeps one state key per instance id */
@@ -824,7 +892,8 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     /* the initial state, attested */
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
-    if (src == 1) TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
+    if (src == 1) TKM_CHECK_GOTO(rc, do_register(in, &v));
+    if (src == 0 && v.url) register_soft(in, &v, "init");
     /* instance.json last: it marks the directory as initialised */
     uint8_t audit[20], ph[32], mac[32];
     uint64_t pv;
@@ -863,7 +932,14 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                     key_path, "ca", q, "clientCa", in->client_ca);
     if (!res || json_object_set_new(res, "stateKey", json_string(source_name(src == 1))) != 0)
         TKM_GOTO(rc, TKM_ERR_NOMEM);
-    if (src == 1 && json_object_set_new(res, "verifier", json_string(v.url)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (v.url) {
+        tkm_instance_reg_info ri;
+        tkm_instance_registration_info(in, &ri);
+        int e = json_object_set_new(res, "verifier", json_string(v.url));
+        e |= json_object_set_new(res, "registered", json_boolean(ri.last_err == TKM_OK));
+        if (ri.last_err != TKM_OK) e |= json_object_set_new(res, "registrationError", json_string(tkm_err_name(ri.last_err)));
+        if (e) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    }
     *out = res;
     res = NULL;
     dirty = 0;

@@ -64,6 +64,7 @@ typedef struct health {
     struct health *next;
     char *name;
     tkm_api_health_fn fn;
+    tkm_api_health_info_fn info; /* an information entry (fn NULL) */
     void *arg;
 } health;
 
@@ -205,6 +206,7 @@ struct tkm_api_server {
     route_ent *routes;
     size_t n_routes;
     health *checks;
+    health *infos;
 
     loop *loops;
     unsigned n_loops;
@@ -1610,6 +1612,10 @@ static void route_healthz(tkm_api_req *r, void *arg) {
         }
     }
     json_t *o = json_pack("{s:s,s:o,s:o}", "status", ok ? "ok" : "fail", "checks", checks, "failing", failing);
+    for (health *h = s->infos; o && h; h = h->next) {
+        json_t *v = h->info(h->arg);
+        json_object_set_new(o, h->name, v ? v : json_null());
+    }
     tkm_api_req_set_decision(r, ok ? "healthy" : "unhealthy");
     tkm_api_req_reply_json(r, ok ? 200 : 503, o);
 }
@@ -1829,6 +1835,28 @@ tkm_rc tkm_api_server_health_check(tkm_api_server *s, const char *name, tkm_api_
     h->arg = arg;
     health **pp = &s->checks;
     while (*pp) pp = &(*pp)->next;
+    *pp = h;
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_api_server_health_info(tkm_api_server *s, const char *name, tkm_api_health_info_fn fn, void *arg) {
+    TKM_ARG_CHECK(s && name && fn && !s->started && strcmp(name, "status") != 0 && strcmp(name, "checks") != 0 &&
+                  strcmp(name, "failing") != 0);
+    health **pp = &s->infos;
+    for (; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->name, name) == 0) {
+            tkm_err_detail_set("health information %s registered twice", name);
+            TKM_ENSURE(0, TKM_ERR_EXISTS);
+        }
+    health *h = calloc(1, sizeof *h);
+    TKM_ENSURE(h, TKM_ERR_NOMEM);
+    h->name = strdup(name);
+    if (!h->name) {
+        free(h);
+        TKM_ENSURE(0, TKM_ERR_NOMEM);
+    }
+    h->info = fn;
+    h->arg = arg;
     *pp = h;
     return TKM_RC_OK;
 }
@@ -2192,6 +2220,12 @@ void tkm_api_server_free(tkm_api_server *s) {
     while (s->checks) {
         health *h = s->checks;
         s->checks = h->next;
+        free(h->name);
+        free(h);
+    }
+    while (s->infos) {
+        health *h = s->infos;
+        s->infos = h->next;
         free(h->name);
         free(h);
     }

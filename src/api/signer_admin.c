@@ -437,6 +437,7 @@ static void proposal_activate(tkm_signer *s, tkm_api_req *r, const uint8_t h[32]
         if (tkm_failed(r2))
             tkm_log(TKM_LOG_ERROR, "signer", "policy activated but not reloaded: %s", tkm_err_name(r2.code));
         signer_refresh_state(s);
+        tkm_instance_claims_changed(s->in); /* the attested policy hash and version moved: register again */
         pthread_mutex_lock(&s->prop_mu); /* the proposal is done; older ones cannot activate any more */
         for (proposal **pp = &s->props; *pp;) {
             if ((*pp)->version <= signer_policy(s)->version) {
