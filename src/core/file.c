@@ -289,6 +289,8 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
  * to path. Out: tmp (its name). On failure nothing is left behind.
  */
 static tkm_rc write_tmp(char tmp[static TMP_CAP], const char *path, mode_t mode, const uint8_t *data, size_t len) {
+    TKM_ARG_CHECK((mode & ~(mode_t)07777) == 0);
+    TKM_ARG_CHECK(data != NULL || len == 0);
     int fd = -1;
     for (int tries = 0;; tries++) {
         unsigned long seq = __atomic_fetch_add(&tmp_seq, 1, __ATOMIC_RELAXED);
@@ -395,8 +397,6 @@ exists:
 }
 
 tkm_rc tkm_file_create(const char *path, mode_t mode, const void *data, size_t len) {
-    TKM_ARG_CHECK((mode & ~(mode_t)07777) == 0);
-    TKM_ARG_CHECK(data != NULL || len == 0);
     char tmp[TMP_CAP];
     TKM_TRY(write_tmp(tmp, path, mode, data, len));
     TKM_TRY(publish_noreplace(tmp, path));
@@ -404,8 +404,6 @@ tkm_rc tkm_file_create(const char *path, mode_t mode, const void *data, size_t l
 }
 
 tkm_rc tkm_file_replace(const char *path, mode_t mode, const void *data, size_t len) {
-    TKM_ARG_CHECK((mode & ~(mode_t)07777) == 0);
-    TKM_ARG_CHECK(data != NULL || len == 0);
     char tmp[TMP_CAP];
     TKM_TRY(write_tmp(tmp, path, mode, data, len));
     if (rename(tmp, path) != 0) {
