@@ -214,7 +214,7 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     if (path_of(p, sizeof p, dir, "instance.json") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
     uint8_t *b = NULL;
     size_t n = 0;
-    tkm_rc rc = api_read_file(p, INSTANCE_JSON_MAX, &b, &n);
+    tkm_rc rc = tkm_file_read(p, INSTANCE_JSON_MAX, 0, &b, &n);
     if (rc.code == TKM_ERR_NOT_FOUND) tkm_err_detail_set("%s holds no instance (run teekm init)", dir);
     TKM_TRY(rc);
     rc = tkm_json_load(&f->doc, b, n, NULL);
@@ -422,7 +422,7 @@ static tkm_rc issue_cert(tkm_instance *in) {
     TKM_CHECK_GOTO(rc, tkm_sha256(fpr, der, der_len));
     TKM_CHECK_GOTO(rc, api_der_to_pem(der, der_len, &pem, &pem_len));
     if (path_of(p, sizeof p, in->dir, "tls.crt") != 0) TKM_GOTO(rc, TKM_ERR_TOO_LARGE);
-    TKM_CHECK_GOTO(rc, api_write_file_atomic(p, pem, pem_len, 0644));
+    TKM_CHECK_GOTO(rc, tkm_file_replace(p, 0644, pem, pem_len));
     TKM_CHECK_GOTO(rc, audit_attestation(in, "tls-certificate", &c, rd, fpr));
 out:
     pthread_mutex_unlock(&in->mu);
@@ -784,9 +784,9 @@ size_t tkm_instance_key_count(const tkm_instance *in) {
 
 /* ---- init ---- */
 
+/* (the writers remove their own temporary files when they fail: tkm_file.h) */
 static const char *const CREATED[] = {"state.db", "state.db-wal", "state.db-shm", "state.db.lock", "counter", "hwm", "tls.crt",
-                                      "tls.crt.tmp", "client-ca.crt", "client/operator.crt", "client/operator.key",
-                                      "instance.json.tmp", "instance.json"};
+                                      "client-ca.crt", "client/operator.crt", "client/operator.key", "instance.json"};
 
 static void init_cleanup(const char *dir, int sim_key_created) {
     char p[PATH_MAX + 32];
@@ -917,7 +917,7 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         free(txt);
         TKM_GOTO(rc, TKM_ERR_TOO_LARGE);
     }
-    rc = api_write_file_atomic(p, txt, tl + 1, 0644);
+    rc = tkm_file_replace(p, 0644, txt, tl + 1);
     free(txt);
     if (tkm_failed(rc)) goto out;
     /* what teekm init prints */

@@ -252,12 +252,12 @@ tkm_rc tkm_signer_write_ca_bundle(const char *out, const char *local_ca, const c
     for (size_t i = 0; tkm_ok(rc) && i <= n; i++) {
         uint8_t *b = NULL;
         size_t len = 0;
-        rc = api_read_file(i == 0 ? local_ca : sources[i - 1], 8u << 20, &b, &len);
+        rc = tkm_file_read(i == 0 ? local_ca : sources[i - 1], 8u << 20, 0, &b, &len);
         if (tkm_ok(rc)) rc = tkm_wr_put(&w, b, len);
         if (tkm_ok(rc) && len && b[len - 1] != '\n') rc = tkm_wr_u8(&w, '\n');
         free(b);
     }
-    if (tkm_ok(rc)) rc = api_write_file_atomic(out, w.p, w.len, 0644);
+    if (tkm_ok(rc)) rc = tkm_file_replace(out, 0644, w.p, w.len);
     tkm_wr_free(&w);
     return rc;
 }
@@ -277,7 +277,7 @@ void tkm_signer_reload(void *arg, tkm_api_reload *out) {
         uint8_t *b = NULL;
         size_t len = 0;
         tkm_log_level lvl;
-        if (tkm_ok(api_read_file(s->cfg.log_level_file, 256, &b, &len))) {
+        if (tkm_ok(tkm_file_read(s->cfg.log_level_file, 256, 0, &b, &len))) {
             char *nl = strpbrk((char *)b, "\r\n \t");
             if (nl) *nl = 0;
             if (tkm_ok(tkm_log_level_parse((const char *)b, &lvl))) {

@@ -18,6 +18,7 @@
 #include "tkm_b64.h"
 #include "tkm_buf.h"
 #include "tkm_err.h"
+#include "tkm_file.h"
 #include "tkm_hex.h"
 #include "tkm_json.h"
 #include "tkm_log.h"

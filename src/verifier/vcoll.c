@@ -396,7 +396,7 @@ tkm_rc tkm_vcoll_new(tkm_vcoll **out, const tkm_vcoll_config *cfg) {
     if (cfg->n_files && !(p->files = calloc(cfg->n_files, sizeof *p->files))) TKM_GOTO(rc, TKM_ERR_NOMEM);
     for (size_t i = 0; i < cfg->n_files; i++) {
         tkm_collateral *c = NULL;
-        TKM_CHECK_GOTO(rc, vfile_read(cfg->files[i], MAX_RESPONSE, 0, &buf, &len));
+        TKM_CHECK_GOTO(rc, tkm_file_read(cfg->files[i], MAX_RESPONSE, 0, &buf, &len));
         rc = parse_any(&c, buf, len);
         free(buf);
         buf = NULL;
@@ -891,7 +891,7 @@ tkm_rc tkm_vcoll_get(tkm_vcoll *p, const tkm_evidence *ev, int64_t now, tkm_vcol
         if (p->cache_dir && !(e && e->ref)) {
             disk_path(path, sizeof path, p, key);
             tkm_collateral *c = NULL;
-            if (tkm_ok(vfile_read(path, MAX_RESPONSE, 0, &buf, &len)) && tkm_ok(parse_for_key(&c, key, buf, len))) {
+            if (tkm_ok(tkm_file_read(path, MAX_RESPONSE, 0, &buf, &len)) && tkm_ok(parse_for_key(&c, key, buf, len))) {
                 int64_t fu = fresh_until_of(c);
                 pthread_mutex_lock(&p->mu);
                 if (tkm_ok(store(p, key, c, fu, 0))) {
@@ -943,7 +943,7 @@ tkm_rc tkm_vcoll_get(tkm_vcoll *p, const tkm_evidence *ev, int64_t now, tkm_vcol
         }
         if (p->cache_dir) {
             disk_path(path, sizeof path, p, key);
-            tkm_rc wr = vfile_replace(path, 0644, buf, len);
+            tkm_rc wr = tkm_file_replace(path, 0644, buf, len);
             if (tkm_failed(wr)) tkm_log(TKM_LOG_WARN, "collateral", "cannot write cache %s: %s", path, tkm_err_detail());
         }
         free(buf);

@@ -154,38 +154,10 @@ static int cmd_init(int argc, char **argv) {
     size_t n_all = n_labels;
     int status = 1;
     json_t *out = NULL;
-    FILE *pf = fopen(policy, "rb");
-    tkm_rc rc = TKM_RC_OK;
-    if (!pf) {
-        tkm_err_detail_set("cannot open %s: %s", policy, strerror(errno));
-        rc = TKM_RC(TKM_ERR_NOT_FOUND);
-    } else {
-        tkm_wr w;
-        tkm_wr_init(&w, TKM_POLICY_MAX_BYTES + 1);
-        uint8_t buf[8192];
-        size_t n;
-        while (tkm_ok(rc) && (n = fread(buf, 1, sizeof buf, pf)) > 0) rc = tkm_wr_put(&w, buf, n);
-        fclose(pf);
-        if (tkm_ok(rc)) rc = tkm_wr_take(&w, &pdoc, &plen);
-        tkm_wr_free(&w);
-    }
-    if (tkm_ok(rc) && keys_from) { /* one label per line (bulk creation) */
-        FILE *kf = fopen(keys_from, "rb");
-        if (!kf) {
-            tkm_err_detail_set("cannot open %s", keys_from);
-            rc = TKM_RC(TKM_ERR_NOT_FOUND);
-        } else {
-            tkm_wr w;
-            tkm_wr_init(&w, 16u << 20);
-            uint8_t buf[8192];
-            size_t n;
-            while (tkm_ok(rc) && (n = fread(buf, 1, sizeof buf, kf)) > 0) rc = tkm_wr_put(&w, buf, n);
-            fclose(kf);
-            if (tkm_ok(rc)) rc = tkm_wr_nul(&w);
-            if (tkm_ok(rc)) rc = tkm_wr_take(&w, &kdoc, &klen);
-            tkm_wr_free(&w);
-        }
-    }
+    /* operator-named files: symlinks followed, pipes (<(...)) read to their end */
+    tkm_rc rc = tkm_file_read(policy, TKM_POLICY_MAX_BYTES + 1, TKM_FILE_FOLLOW | TKM_FILE_STREAM, &pdoc, &plen);
+    if (tkm_ok(rc) && keys_from) /* one label per line (bulk creation) */
+        rc = tkm_file_read(keys_from, 16u << 20, TKM_FILE_FOLLOW | TKM_FILE_STREAM, &kdoc, &klen);
     if (tkm_ok(rc)) {
         size_t lines = 0;
         for (size_t i = 0; i < klen; i++) lines += kdoc[i] == '\n';
