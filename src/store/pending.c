@@ -28,7 +28,7 @@ enum {
 };
 
 static tkm_rc bad(const char *what) {
-    tkm_err_detail_set("malformed pending record: %s", what);
+    tkm_err_detail_set("malformed prepared-request or proposal record: %s", what);
     tkm_err_record_where_(__FILE__, __LINE__);
     return TKM_RC(TKM_ERR_STORE_RECORD);
 }
