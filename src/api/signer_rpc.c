@@ -693,6 +693,15 @@ static void m_prepare(tkm_rpc_call *c, void *arg) {
         tkm_err_detail_set("EIP-191 messages are off: the active policy has no allow rule with action sign_message");
         rc = TKM_RC(TKM_ERR_UNSUPPORTED);
     }
+    if (tkm_ok(rc)) { /* a record kept in the state must be signable within the policy's validity window */
+        int64_t now = tkm_time_unix();
+        uint64_t maxv = signer_policy(s)->max_validity_seconds;
+        if (b.intent.not_after < now || (uint64_t)(b.intent.not_after - now) > maxv) {
+            tkm_err_detail_set("notAfter %lld is not within now .. now + max_validity_seconds (%llu)",
+                               (long long)b.intent.not_after, (unsigned long long)maxv);
+            rc = TKM_RC(TKM_ERR_EXPIRED);
+        }
+    }
     prepare_task *t = NULL;
     if (tkm_ok(rc) && !(t = calloc(1, sizeof *t))) rc = TKM_RC(TKM_ERR_NOMEM);
     if (tkm_ok(rc)) { /* the durable part runs on the aux thread: a commit must not hold up this loop */

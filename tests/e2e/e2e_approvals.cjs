@@ -86,6 +86,10 @@ async function main() {
   const prep = await T.rpc(d.url, op, caFile, 'teekm_prepare', [a.rpc, { requestId: 'e2e-restart-1' }]);
   check(prep.result && prep.result.payloadHash === ethers.Transaction.from(a.tx).unsignedHash,
     'teekm_prepare: payloadHash = the signing hash ethers computes');
+  const far = await T.rpc(d.url, op, caFile, 'teekm_prepare', [transfer(hot, 9).rpc,
+    { requestId: 'e2e-far', notAfter: Math.floor(Date.now() / 1000) + 7200 }]);
+  check(far.error && far.error.code === 404 && far.error.data.reason === 'EXPIRED',
+    'teekm_prepare with notAfter beyond max_validity_seconds: 404 EXPIRED (nothing kept that could not be signed)');
   const td = prep.result.approval.typedData;
   check(ethers.TypedDataEncoder.hash(td.domain, { Approval: td.types.Approval }, td.message) === prep.result.approval.digest,
     'teekm_prepare: the Approval digest is what ethers hashes');
