@@ -1,8 +1,8 @@
 /*
  * The policy loader (untrusted: proposed by admins, checked by `teekm policy
  * check`). A document that loads must have a canonical form that loads again
- * to the same hash, and must evaluate a fixed transfer and a fixed personal
- * message without failing.
+ * to the same hash, and must evaluate a fixed transfer, a fixed personal
+ * message and a fixed Sign-In with Ethereum message without failing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +69,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char why[8];
     static const uint8_t key[20];
     if (tkm_failed(tkm_intent_build(&it, &unsupported, why, sizeof why, &r, key, p)) || unsupported) abort();
+    if (tkm_failed(tkm_policy_evaluate(&d, &in)) || !tkm_reason_name(d.reason)) abort();
+    /* and a Sign-In with Ethereum message of that key, valid at now = 50 (siwe conditions) */
+    static const char siwe[] = "app.example.com wants you to sign in with your Ethereum account:\n"
+                               "0x0000000000000000000000000000000000000000\n\n\nURI: https://app.example.com/\nVersion: 1\n"
+                               "Chain ID: 1\nNonce: 12345678\nIssued At: 1970-01-01T00:00:40Z\n"
+                               "Expiration Time: 1970-01-01T00:01:40Z";
+    r.msg = (uint8_t *)siwe;
+    r.msg_len = sizeof siwe - 1;
+    if (tkm_failed(tkm_intent_build(&it, &unsupported, why, sizeof why, &r, key, p)) || unsupported || !it.msg_siwe) abort();
     if (tkm_failed(tkm_policy_evaluate(&d, &in)) || !tkm_reason_name(d.reason)) abort();
     tkm_policy_free(p);
     tkm_policy_free(q);

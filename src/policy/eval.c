@@ -102,25 +102,174 @@ static int td_holds(const tkm_policy_rule *r, const tkm_intent *in) {
     return 1;
 }
 
+/* ---- Sign-In with Ethereum (message.siwe; docs/policy.md "Sign-In with Ethereum") ---- */
+
+static uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+
+/* body[sp] equals the lower-case want, ignoring ASCII case. */
+static int span_ieq(const uint8_t *body, tkm_siwe_span sp, const uint8_t *want, size_t n) {
+    if (sp.len != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower(body[sp.off + i]) != want[i]) return 0;
+    return 1;
+}
+
+static int span_starts(const uint8_t *body, tkm_siwe_span sp, const tkm_policy_bytes *pf) {
+    return pf->len <= sp.len && memcmp(body + sp.off, pf->b, pf->len) == 0;
+}
+
+static int span_starts_any(const uint8_t *body, tkm_siwe_span sp, const tkm_policy_bytes *l, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (span_starts(body, sp, &l[i])) return 1;
+    return 0;
+}
+
+/* The port an authority names under a scheme: its explicit port, else the scheme's default
+ * (https/wss 443, http/ws 80), else 0; -1 when the port is not 0..65535. */
+static long eff_port(const uint8_t *body, const tkm_siwe_authority *a, const uint8_t *scheme, size_t sl) {
+    if (a->has_port && a->port.len) {
+        long v = 0;
+        for (size_t i = 0; i < a->port.len; i++) {
+            v = v * 10 + (body[a->port.off + i] - '0');
+            if (v > 65535) return -1;
+        }
+        return v;
+    }
+    char s[6] = "";
+    for (size_t i = 0; i < sl && i < 5; i++) s[i] = (char)lower(scheme[i]);
+    if (sl <= 5 && (strcmp(s, "https") == 0 || strcmp(s, "wss") == 0)) return 443;
+    if (sl <= 5 && (strcmp(s, "http") == 0 || strcmp(s, "ws") == 0)) return 80;
+    return 0;
+}
+
+/* a strictly before b (instants with a fraction flag; equal seconds with fractions are taken as not before) */
+static int time_before(const tkm_siwe_time *a, const tkm_siwe_time *b) {
+    return a->secs < b->secs || (a->secs == b->secs && !a->frac && b->frac);
+}
+
+/*
+ * The siwe condition of r on the intent's message at time now.
+ * Returns: 1 when it holds; 0 with the reason in d (when want) naming the field, never the message's content
+ * beyond the scheme, the domain and the address.
+ */
+static int siwe_holds(const tkm_policy_rule *r, const tkm_intent *it, int64_t now, int want, char *d, size_t cap) {
+    const tkm_policy_siwe *w = r->siwe;
+    const tkm_siwe_msg *m = &it->siwe;
+    const uint8_t *b = it->msg_body;
+#define WHY(...)                                                                 \
+    do {                                                                         \
+        if (want) snprintf(d, cap, __VA_ARGS__);                                 \
+        return 0;                                                                \
+    } while (0)
+    if (!it->msg_siwe) WHY("not a Sign-In with Ethereum (EIP-4361) message: %s", it->msg_siwe_why);
+    if (memcmp(m->address, it->key, TKM_ETH_ADDR_LEN) != 0) {
+        char a[TKM_ETH_ADDR_STR_LEN] = "", k[TKM_ETH_ADDR_STR_LEN] = "";
+        if (want) {
+            tkm_eth_address_checksum(a, m->address);
+            tkm_eth_address_checksum(k, it->key);
+        }
+        WHY("SIWE address %s is not the signing key %s", a, k);
+    }
+    static const uint8_t https[] = "https";
+    const uint8_t *sch = m->has_scheme ? b + m->scheme.off : https;
+    size_t sl = m->has_scheme ? m->scheme.len : 5;
+    tkm_siwe_span schs = {m->has_scheme ? m->scheme.off : 0, sl};
+    int ok = 0;
+    for (size_t i = 0; !ok && i < w->n_schemes; i++)
+        ok = m->has_scheme ? span_ieq(b, schs, w->schemes[i].b, w->schemes[i].len)
+                           : (w->schemes[i].len == 5 && memcmp(w->schemes[i].b, https, 5) == 0);
+    if (!ok) WHY("SIWE scheme %.*s is not one of rule %s's schemes", (int)(sl < 32 ? sl : 32), (const char *)sch, r->id);
+    if (m->domain.has_userinfo) WHY("SIWE domain has a userinfo part (user@host): rule %s refuses it", r->id);
+    ok = 0;
+    for (size_t i = 0; !ok && i < w->n_domains; i++) ok = span_ieq(b, m->domain.all, w->domains[i].b, w->domains[i].len);
+    if (!ok)
+        WHY("SIWE domain %.*s%s is not one of rule %s's domains", (int)(m->domain.all.len < 64 ? m->domain.all.len : 64),
+            (const char *)b + m->domain.all.off, m->domain.all.len > 64 ? "…" : "", r->id);
+    /* the URI is bound to the domain: same host, same port (explicit or the schemes' defaults), no userinfo */
+    const tkm_siwe_authority *ua = &m->uri.authority;
+    if (!m->uri.has_authority) WHY("SIWE URI has no authority (scheme://host…): it is not bound to the domain");
+    if (ua->has_userinfo) WHY("SIWE URI has a userinfo part (user@host): rule %s refuses it", r->id);
+    ok = ua->host.len == m->domain.host.len;
+    for (size_t i = 0; ok && i < ua->host.len; i++) ok = lower(b[ua->host.off + i]) == lower(b[m->domain.host.off + i]);
+    if (!ok) WHY("SIWE URI's host is not the domain's host");
+    long up = eff_port(b, ua, b + m->uri.scheme.off, m->uri.scheme.len), dp = eff_port(b, &m->domain, sch, sl);
+    if (up < 0 || dp < 0 || up != dp) WHY("SIWE URI's port is not the domain's port");
+    if (w->n_uris && !span_starts_any(b, m->uri.all, w->uris, w->n_uris))
+        WHY("SIWE URI does not start with one of rule %s's %zu uris", r->id, w->n_uris);
+    ok = 0;
+    for (size_t i = 0; !ok && i < w->n_chain_ids; i++) ok = w->chain_ids[i] == m->chain_id;
+    if (!ok)
+        WHY("SIWE Chain ID %llu is not allowed by rule %s%s", (unsigned long long)m->chain_id, r->id,
+            w->chain_ids_from_assets ? " (the chains of the policy's assets)" : "");
+    /* times: ceil() of an instant with a fraction is secs + 1 */
+    if (!m->has_expiration_time)
+        WHY("SIWE message has no Expiration Time: rule %s requires one (at most %llu s after Issued At)", r->id,
+            (unsigned long long)w->max_validity);
+    const int64_t exp_ceil = m->expiration_time.secs + m->expiration_time.frac;
+    const int64_t iat_ceil = m->issued_at.secs + m->issued_at.frac;
+    const int64_t skew = (int64_t)w->max_skew, maxv = (int64_t)w->max_validity;
+    if (now >= exp_ceil) WHY("SIWE message expired at %lld (now %lld)", (long long)m->expiration_time.secs, (long long)now);
+    if (iat_ceil - skew > now)
+        WHY("SIWE Issued At %lld is ahead of now %lld by more than rule %s's max_clock_skew_seconds %llu",
+            (long long)m->issued_at.secs, (long long)now, r->id, (unsigned long long)w->max_skew);
+    if (m->has_not_before) {
+        if (m->not_before.secs + m->not_before.frac - skew > now)
+            WHY("SIWE Not Before %lld is ahead of now %lld by more than rule %s's max_clock_skew_seconds %llu",
+                (long long)m->not_before.secs, (long long)now, r->id, (unsigned long long)w->max_skew);
+        if (!time_before(&m->not_before, &m->expiration_time)) WHY("SIWE Not Before is not before its Expiration Time");
+    }
+    if (!time_before(&m->issued_at, &m->expiration_time)) WHY("SIWE Expiration Time is not after Issued At");
+    if (exp_ceil - m->issued_at.secs > maxv)
+        WHY("SIWE validity (Expiration Time - Issued At) is %lld s, over rule %s's max_validity_seconds %lld",
+            (long long)(exp_ceil - m->issued_at.secs), r->id, (long long)maxv);
+    if (exp_ceil - maxv > now)
+        WHY("SIWE Expiration Time %lld is more than rule %s's max_validity_seconds %lld after now %lld",
+            (long long)m->expiration_time.secs, r->id, (long long)maxv, (long long)now);
+    if (w->n_statement_prefixes && (!m->has_statement || !span_starts_any(b, m->statement, w->statement_prefixes,
+                                                                           w->n_statement_prefixes)))
+        WHY("SIWE statement %s one of rule %s's %zu statement_prefixes",
+            m->has_statement ? "does not start with" : "is absent: it must start with", r->id, w->n_statement_prefixes);
+    if (m->n_resources && !w->resources_any) {
+        if (!w->n_resource_prefixes)
+            WHY("SIWE message lists %zu resource(s): rule %s allows none", m->n_resources, r->id);
+        size_t p = 0, k = 0;
+        tkm_siwe_span res;
+        while (tkm_siwe_resource_next(m, b, &p, &res)) {
+            if (!span_starts_any(b, res, w->resource_prefixes, w->n_resource_prefixes))
+                WHY("SIWE resource %zu does not start with one of rule %s's %zu resources", k + 1, r->id,
+                    w->n_resource_prefixes);
+            k++;
+        }
+    }
+#undef WHY
+    return 1;
+}
+
 /*
  * The message conditions of a sign_message rule (deny rules: prefixes only).
- * Returns: 1 when they hold; 0 with *why set (a static explanation kind).
+ * Returns: MSG_OK when they hold, else the first that fails (for MSG_SIWE the
+ * explanation is in siwe_why when want).
  */
-typedef enum { MSG_OK = 0, MSG_TOO_LONG, MSG_HASH_SHAPE, MSG_NOT_TEXT, MSG_PREFIX } msg_fail;
+typedef enum { MSG_OK = 0, MSG_TOO_LONG, MSG_HASH_SHAPE, MSG_NOT_TEXT, MSG_PREFIX, MSG_SIWE } msg_fail;
 
-static msg_fail msg_check(const tkm_policy_rule *r, const tkm_intent *in, int deny) {
+static msg_fail msg_check(const tkm_policy_rule *r, const tkm_intent *in, int deny, int64_t now, int want,
+                          char *siwe_why, size_t cap) {
     if (in->payload != TKM_PAYLOAD_MESSAGE) return MSG_PREFIX; /* unreachable: applies() matched the action */
     if (!deny) {
         if (in->msg_len > r->msg_max_len) return MSG_TOO_LONG;
         if (!r->msg_bytes && in->msg_len == 32) return MSG_HASH_SHAPE;
         if (!r->msg_bytes && !in->msg_text) return MSG_NOT_TEXT;
     }
-    if (!r->n_msg_prefixes) return MSG_OK;
-    for (size_t i = 0; i < r->n_msg_prefixes; i++) {
-        const tkm_policy_bytes *pf = &r->msg_prefixes[i];
-        if (pf->len <= in->msg_head_len && memcmp(pf->b, in->msg_head, pf->len) == 0) return MSG_OK;
+    if (r->n_msg_prefixes) {
+        int ok = 0;
+        for (size_t i = 0; !ok && i < r->n_msg_prefixes; i++) {
+            const tkm_policy_bytes *pf = &r->msg_prefixes[i];
+            ok = pf->len <= in->msg_head_len && memcmp(pf->b, in->msg_head, pf->len) == 0;
+        }
+        if (!ok) return MSG_PREFIX;
     }
-    return MSG_PREFIX;
+    if (!deny && r->siwe && !siwe_holds(r, in, now, want, siwe_why, cap)) return MSG_SIWE;
+    return MSG_OK;
 }
 
 /* Per-request approval checks, computed once. */
@@ -280,7 +429,8 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
     }
     /* 4 message conditions (the same rank: a rule has typed-data matchers or message conditions, never both) */
     if (r->action == TKM_ACTION_SIGN_MESSAGE) {
-        msg_fail f = msg_check(r, it, deny);
+        char siwe_why[sizeof rr->detail] = "";
+        msg_fail f = msg_check(r, it, deny, in->now, want_detail, siwe_why, sizeof siwe_why);
         if (f != MSG_OK) {
             rr->rank = RANK_MESSAGE;
             rr->reason = TKM_REASON_MESSAGE_NOT_ALLOWED;
@@ -292,6 +442,8 @@ static tkm_rc eval_rule(rule_result *rr, const tkm_eval_input *in, const tkm_pol
             else if (f == MSG_NOT_TEXT)
                 DETAIL("message is not text (invalid UTF-8, control characters other than \\n, or bidi "
                        "controls): rule %s allows text only", r->id);
+            else if (f == MSG_SIWE)
+                DETAIL("%s", siwe_why);
             else
                 DETAIL("message does not start with one of rule %s's %zu prefixes", r->id, r->n_msg_prefixes);
             return TKM_RC_OK;

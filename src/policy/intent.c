@@ -151,6 +151,45 @@ static json_t *dec_json(const tkm_u256 *v) {
     return json_string(s);
 }
 
+static json_t *span_json(const tkm_intent *in, tkm_siwe_span sp) {
+    if (sp.off > sizeof in->msg_body || sp.len > sizeof in->msg_body - sp.off) return NULL;
+    return json_stringn(sp.len ? (const char *)in->msg_body + sp.off : "", sp.len);
+}
+
+/*
+ * What a SIWE message says about the sign-in, for answers and the audit log:
+ * which site (scheme, domain), which chain, which nonce (the relying party's
+ * session), when; the number of resources. Not the statement, the URI (its
+ * path or query may carry session data), the request id or the resources
+ * themselves (docs/policy.md "Sign-In with Ethereum").
+ */
+static json_t *siwe_json(const tkm_intent *in) {
+    const tkm_siwe_msg *w = &in->siwe;
+    json_t *o = json_object();
+    int e = !o;
+    if (!e) {
+        if (w->has_scheme) e |= set_new(o, "scheme", span_json(in, w->scheme));
+        e |= set_new(o, "domain", span_json(in, w->domain.all));
+        if (w->chain_id <= (uint64_t)INT64_MAX) {
+            e |= set_new(o, "chainId", json_integer((json_int_t)w->chain_id));
+        } else { /* beyond a JSON integer here: its decimal string */
+            char dec[24];
+            snprintf(dec, sizeof dec, "%llu", (unsigned long long)w->chain_id);
+            e |= set_new(o, "chainId", json_string(dec));
+        }
+        e |= set_new(o, "nonce", span_json(in, w->nonce));
+        e |= set_new(o, "issuedAt", span_json(in, w->issued_at.text));
+        if (w->has_expiration_time) e |= set_new(o, "expirationTime", span_json(in, w->expiration_time.text));
+        if (w->has_not_before) e |= set_new(o, "notBefore", span_json(in, w->not_before.text));
+        e |= set_new(o, "resources", json_integer((json_int_t)w->n_resources));
+    }
+    if (e) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 tkm_rc tkm_intent_to_json(json_t **out, const tkm_intent *in, const tkm_policy *p) {
     *out = NULL;
     json_t *o = json_object();
@@ -192,8 +231,11 @@ tkm_rc tkm_intent_to_json(json_t **out, const tkm_intent *in, const tkm_policy *
             e |= set_new(td, "primaryType", json_string(in->td_primary_type));
         }
     }
-    if (in->payload == TKM_PAYLOAD_MESSAGE) /* length and kind only: the content is never rendered */
-        e |= set_new(o, "message", json_pack("{s:I,s:b}", "length", (json_int_t)in->msg_len, "text", in->msg_text));
+    if (in->payload == TKM_PAYLOAD_MESSAGE) { /* length and kind: the content is never rendered */
+        json_t *m = json_pack("{s:I,s:b}", "length", (json_int_t)in->msg_len, "text", in->msg_text);
+        e |= set_new(o, "message", m);
+        if (m && in->msg_siwe) e |= set_new(m, "siwe", siwe_json(in));
+    }
     e |= set_new(o, "notAfter", json_integer((json_int_t)in->not_after));
     if (e) {
         json_decref(o);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../eth/tkm_siwe.h"
+
 /* snprintf that truncates silently (details and paths are bounded on purpose). */
 static void strf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void strf(char *dst, size_t cap, const char *fmt, ...) {
@@ -209,6 +211,22 @@ tkm_rc tkm_policy_parse_time(int64_t *out, const json_t *v, const char *path) {
     return TKM_RC_OK;
 }
 
+static void bytes_list_free(tkm_policy_bytes *l, size_t n) {
+    for (size_t i = 0; l && i < n; i++) free(l[i].b);
+    free(l);
+}
+
+static void siwe_free(tkm_policy_siwe *w) {
+    if (!w) return;
+    bytes_list_free(w->domains, w->n_domains);
+    bytes_list_free(w->schemes, w->n_schemes);
+    bytes_list_free(w->uris, w->n_uris);
+    free(w->chain_ids);
+    bytes_list_free(w->statement_prefixes, w->n_statement_prefixes);
+    bytes_list_free(w->resource_prefixes, w->n_resource_prefixes);
+    free(w);
+}
+
 void tkm_policy_free(tkm_policy *p) {
     if (!p) return;
     free(p->admins);
@@ -230,6 +248,7 @@ void tkm_policy_free(tkm_policy *p) {
         free(r->td_primary_type);
         for (size_t j = 0; j < r->n_msg_prefixes; j++) free(r->msg_prefixes[j].b);
         free(r->msg_prefixes);
+        siwe_free(r->siwe);
     }
     free(p->rules);
     for (size_t i = 0; i < p->n_clients; i++) {
@@ -632,12 +651,202 @@ static tkm_rc parse_typed_data_matcher(tkm_policy_rule *r, const json_t *td, con
     return TKM_RC_OK;
 }
 
+/* ---- message.siwe (docs/policy.md "Sign-In with Ethereum") ---- */
+
+static uint8_t ascii_lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+
+/* The host of a domain entry ("host" or "host:port", an IP literal in brackets). */
+static size_t domain_host_len(const tkm_policy_bytes *d) {
+    size_t i = 0;
+    if (d->len && d->b[0] == '[') {
+        while (i < d->len && d->b[i] != ']') i++;
+        return i < d->len ? i + 1 : i;
+    }
+    while (i < d->len && d->b[i] != ':') i++;
+    return i;
+}
+
+/* A check of one entry of a siwe list: NULL when fine, else the problem. It may lower-case b in place. */
+typedef const char *(*siwe_entry_check)(uint8_t *b, size_t n, const tkm_policy_siwe *w);
+
+static const char *check_domain(uint8_t *b, size_t n, const tkm_policy_siwe *w) {
+    (void)w;
+    tkm_siwe_authority a;
+    if (tkm_failed(tkm_siwe_authority_parse(&a, b, n))) return "not an RFC 3986 authority (host or host:port)";
+    if (a.has_userinfo) return "no userinfo: a domain is host or host:port (user@host is a phishing device)";
+    if (!a.host.len) return "the host is empty";
+    if (!a.host_ip_literal)
+        for (size_t i = a.host.off; i < a.host.off + a.host.len; i++)
+            if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z') || (b[i] >= '0' && b[i] <= '9') ||
+                  b[i] == '-' || b[i] == '.'))
+                return "a host is a DNS name (letters, digits, - and .), an IPv4 address or an [IPv6] literal";
+    if (a.has_port) {
+        unsigned long port = 0;
+        if (a.port.len < 1 || a.port.len > 5 || b[a.port.off] == '0') return "a port is 1 to 65535, without leading zeros";
+        for (size_t i = a.port.off; i < a.port.off + a.port.len; i++) port = port * 10 + (unsigned long)(b[i] - '0');
+        if (port > 65535) return "a port is 1 to 65535, without leading zeros";
+    }
+    for (size_t i = 0; i < n; i++) b[i] = ascii_lower(b[i]);
+    return NULL;
+}
+
+static const char *check_scheme(uint8_t *b, size_t n, const tkm_policy_siwe *w) {
+    (void)w;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = ascii_lower(b[i]);
+        if (!((c >= 'a' && c <= 'z') || (i && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))))
+            return "a scheme is a letter followed by letters, digits, + - . (\"https\")";
+        b[i] = c;
+    }
+    return NULL;
+}
+
+static const char *check_uri_prefix(uint8_t *b, size_t n, const tkm_policy_siwe *w) {
+    tkm_siwe_uri u;
+    if (tkm_failed(tkm_siwe_uri_parse(&u, b, n)) || !u.has_authority || u.authority.has_userinfo)
+        return "a URI prefix is an RFC 3986 URI with an authority and no userinfo (\"https://app.example.com/\")";
+    for (size_t i = 0; i < w->n_domains; i++) {
+        size_t hl = domain_host_len(&w->domains[i]);
+        if (hl != u.authority.host.len) continue;
+        size_t j = 0;
+        while (j < hl && ascii_lower(b[u.authority.host.off + j]) == w->domains[i].b[j]) j++;
+        if (j == hl) return NULL;
+    }
+    return "its host is none of domains: no message could match (the URI's authority must be the message's domain)";
+}
+
+static const char *check_statement_prefix(uint8_t *b, size_t n, const tkm_policy_siwe *w) {
+    (void)w;
+    return tkm_siwe_statement_chars_ok(b, n)
+               ? NULL
+               : "a statement has only RFC 3986 reserved and unreserved characters and spaces: no message could match";
+}
+
+static const char *check_resource_prefix(uint8_t *b, size_t n, const tkm_policy_siwe *w) {
+    (void)w;
+    tkm_siwe_uri u;
+    return tkm_ok(tkm_siwe_uri_parse(&u, b, n)) ? NULL : "a resource prefix is an RFC 3986 URI (\"https://app.example.com/\", \"urn:recap:\")";
+}
+
+/* A list of 1..64 distinct strings of 1..256 bytes, each passing check. */
+static tkm_rc siwe_list(const json_t *arr, const char *p, siwe_entry_check check, const tkm_policy_siwe *w,
+                        tkm_policy_bytes **out, size_t *n_out) {
+    char q[PATH_MAX_LEN];
+    size_t n = json_array_size(arr);
+    *out = calloc(n ? n : 1, sizeof **out);
+    TKM_ENSURE(*out, TKM_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        idxpath(q, p, i);
+        if (!json_is_string(e)) return failf(TKM_ERR_JSON_TYPE, q, "must be a string");
+        size_t len = json_string_length(e);
+        if (len < 1 || len > TKM_POLICY_SIWE_STR_MAX)
+            return failf(TKM_ERR_POLICY_DOC, q, "must be 1 to %d bytes", TKM_POLICY_SIWE_STR_MAX);
+        uint8_t *b = malloc(len);
+        TKM_ENSURE(b, TKM_ERR_NOMEM);
+        memcpy(b, json_string_value(e), len);
+        (*out)[i].b = b; /* owned by the rule from here on */
+        (*out)[i].len = len;
+        (*n_out)++;
+        const char *why = check(b, len, w);
+        if (why) return failf(TKM_ERR_POLICY_DOC, q, "%s", why);
+        for (size_t j = 0; j < i; j++)
+            if ((*out)[j].len == len && memcmp((*out)[j].b, b, len) == 0)
+                return failf(TKM_ERR_POLICY_DOC, q, "duplicate entry");
+    }
+    return TKM_RC_OK;
+}
+
+static tkm_rc siwe_get_list(const json_t *v, const char *path, const char *key, int required, siwe_entry_check check,
+                            const tkm_policy_siwe *w, tkm_policy_bytes **out, size_t *n_out) {
+    json_t *arr;
+    char p[PATH_MAX_LEN];
+    TKM_TRY(get_array(v, path, key, required, 1, TKM_POLICY_SIWE_MAX_LIST, &arr));
+    if (!arr) return TKM_RC_OK;
+    subpath(p, path, key);
+    return siwe_list(arr, p, check, w, out, n_out);
+}
+
+static tkm_rc parse_siwe(const tkm_policy *pol, tkm_policy_rule *r, const json_t *v, const char *path) {
+    static const char *const fields[] = {"domains", "schemes", "uris", "chain_ids", "max_validity_seconds",
+                                         "max_clock_skew_seconds", "statement_prefixes", "resources", NULL};
+    char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+    if (!r->allow) return failf(TKM_ERR_POLICY_DOC, path, "siwe conditions apply to allow rules (deny rules match prefixes)");
+    if (!json_is_object(v))
+        return failf(TKM_ERR_JSON_TYPE, path, "must be an object {domains, schemes, uris, chain_ids, max_validity_seconds, "
+                                              "max_clock_skew_seconds, statement_prefixes, resources}");
+    TKM_TRY(tkm_json_check_fields(v, path, fields));
+    tkm_policy_siwe *w = r->siwe = calloc(1, sizeof *r->siwe);
+    TKM_ENSURE(w, TKM_ERR_NOMEM);
+    TKM_TRY(siwe_get_list(v, path, "domains", 1, check_domain, w, &w->domains, &w->n_domains));
+    TKM_TRY(siwe_get_list(v, path, "schemes", 0, check_scheme, w, &w->schemes, &w->n_schemes));
+    if (!w->n_schemes) { /* the EIP's default scheme */
+        w->schemes = calloc(1, sizeof *w->schemes);
+        TKM_ENSURE(w->schemes, TKM_ERR_NOMEM);
+        w->schemes[0].b = (uint8_t *)strdup("https");
+        TKM_ENSURE(w->schemes[0].b, TKM_ERR_NOMEM);
+        w->schemes[0].len = 5;
+        w->n_schemes = 1;
+    }
+    TKM_TRY(siwe_get_list(v, path, "uris", 0, check_uri_prefix, w, &w->uris, &w->n_uris));
+    TKM_TRY(siwe_get_list(v, path, "statement_prefixes", 0, check_statement_prefix, w, &w->statement_prefixes,
+                          &w->n_statement_prefixes));
+
+    json_t *arr;
+    TKM_TRY(get_array(v, path, "chain_ids", 0, 1, TKM_POLICY_MAX_LIST, &arr));
+    subpath(p, path, "chain_ids");
+    size_t n = arr ? json_array_size(arr) : pol->n_assets;
+    w->chain_ids = calloc(n ? n : 1, sizeof *w->chain_ids);
+    TKM_ENSURE(w->chain_ids, TKM_ERR_NOMEM);
+    if (arr) {
+        for (size_t i = 0; i < n; i++) {
+            int64_t c;
+            idxpath(q, p, i);
+            TKM_TRY(value_int(json_array_get(arr, i), q, 1, INT64_MAX, &c));
+            for (size_t j = 0; j < i; j++)
+                if (w->chain_ids[j] == (uint64_t)c) return failf(TKM_ERR_POLICY_DOC, q, "duplicate chain id");
+            w->chain_ids[w->n_chain_ids++] = (uint64_t)c;
+        }
+    } else {
+        w->chain_ids_from_assets = 1;
+        for (size_t i = 0; i < pol->n_assets; i++) {
+            int seen = 0;
+            for (size_t j = 0; j < w->n_chain_ids; j++) seen |= w->chain_ids[j] == pol->assets[i].chain_id;
+            if (!seen) w->chain_ids[w->n_chain_ids++] = pol->assets[i].chain_id;
+        }
+        if (!w->n_chain_ids)
+            return failf(TKM_ERR_POLICY_DOC, p, "required when the policy lists no asset (the default is the assets' chains)");
+    }
+
+    int64_t x;
+    int present;
+    TKM_TRY(get_int(v, path, "max_validity_seconds", 0, 1, TKM_POLICY_SIWE_MAX_VALIDITY, &x, &present));
+    w->max_validity = present ? (uint64_t)x : TKM_POLICY_SIWE_DEFAULT_VALIDITY;
+    TKM_TRY(get_int(v, path, "max_clock_skew_seconds", 0, 0, TKM_POLICY_SIWE_MAX_SKEW, &x, &present));
+    w->max_skew = present ? (uint64_t)x : TKM_POLICY_SIWE_DEFAULT_SKEW;
+
+    json_t *res;
+    TKM_TRY(tkm_json_get(v, path, "resources", 0, &res));
+    subpath(p, path, "resources");
+    if (json_is_boolean(res)) {
+        w->resources_any = json_is_true(res);
+    } else if (json_is_array(res)) {
+        n = json_array_size(res);
+        if (n < 1) return failf(TKM_ERR_POLICY_DOC, p, "an empty list is ambiguous: false allows no resource, true any");
+        if (n > TKM_POLICY_SIWE_MAX_LIST) return failf(TKM_ERR_POLICY_DOC, p, "more than %d entries", TKM_POLICY_SIWE_MAX_LIST);
+        TKM_TRY(siwe_list(res, p, check_resource_prefix, w, &w->resource_prefixes, &w->n_resource_prefixes));
+    } else if (res) {
+        return failf(TKM_ERR_JSON_TYPE, p, "must be false (no resource, the default), true (any) or a list of URI prefixes");
+    }
+    return TKM_RC_OK;
+}
+
 /*
- * The message block of a sign_message rule: {encoding, max_length, prefixes}
- * (deny rules: prefixes only).
+ * The message block of a sign_message rule: {encoding, max_length, prefixes,
+ * siwe} (deny rules: prefixes only).
  */
-static tkm_rc parse_message_conditions(tkm_policy_rule *r, const json_t *m, const char *path) {
-    static const char *const fields[] = {"encoding", "max_length", "prefixes", NULL};
+static tkm_rc parse_message_conditions(const tkm_policy *pol, tkm_policy_rule *r, const json_t *m, const char *path) {
+    static const char *const fields[] = {"encoding", "max_length", "prefixes", "siwe", NULL};
     char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
     TKM_TRY(tkm_json_check_fields(m, path, fields));
     if (json_object_size(m) == 0)
@@ -693,6 +902,12 @@ static tkm_rc parse_message_conditions(tkm_policy_rule *r, const json_t *m, cons
             r->msg_prefixes[i].len = len;
             r->n_msg_prefixes++;
         }
+    }
+    TKM_TRY(tkm_json_get(m, path, "siwe", 0, &v));
+    if (v) {
+        subpath(p, path, "siwe");
+        if (r->msg_bytes) return failf(TKM_ERR_POLICY_DOC, p, "a SIWE message is text: siwe needs encoding \"utf8\"");
+        TKM_TRY(parse_siwe(pol, r, v, p));
     }
     return TKM_RC_OK;
 }
@@ -760,7 +975,7 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     if (arr) {
         subpath(p, path, "chain_ids");
         if (act == TKM_ACTION_SIGN_MESSAGE)
-            return failf(TKM_ERR_POLICY_DOC, p, "an EIP-191 message has no chain");
+            return failf(TKM_ERR_POLICY_DOC, p, "an EIP-191 message has no chain (a message.siwe condition has its own chain_ids)");
         n = json_array_size(arr);
         r->chain_ids = calloc(n, sizeof *r->chain_ids);
         TKM_ENSURE(r->chain_ids, TKM_ERR_NOMEM);
@@ -824,8 +1039,8 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
         subpath(p, path, "message");
         if (act != TKM_ACTION_SIGN_MESSAGE)
             return failf(TKM_ERR_POLICY_DOC, p, "message conditions apply to sign_message rules only");
-        if (!json_is_object(msg)) return failf(TKM_ERR_JSON_TYPE, p, "must be an object {encoding, max_length, prefixes}");
-        TKM_TRY(parse_message_conditions(r, msg, p));
+        if (!json_is_object(msg)) return failf(TKM_ERR_JSON_TYPE, p, "must be an object {encoding, max_length, prefixes, siwe}");
+        TKM_TRY(parse_message_conditions(pol, r, msg, p));
     } else if (act == TKM_ACTION_SIGN_MESSAGE && r->allow) {
         r->msg_max_len = TKM_POLICY_MSG_DEFAULT_MAX; /* text, up to the default length, any content */
     }

@@ -134,6 +134,18 @@ static void intent_message(tkm_intent *it, const uint8_t *msg, size_t len) {
     it->msg_text = len <= TKM_POLICY_MSG_MAX && tkm_policy_message_is_text(msg, len);
     it->msg_head_len = len < sizeof it->msg_head ? len : sizeof it->msg_head;
     if (it->msg_head_len) memcpy(it->msg_head, msg, it->msg_head_len);
+    /* Sign-In with Ethereum: parsed once here, for the rules' siwe conditions */
+    if (len > sizeof it->msg_body) {
+        snprintf(it->msg_siwe_why, sizeof it->msg_siwe_why, "longer than %zu bytes", sizeof it->msg_body);
+        return;
+    }
+    tkm_rc rc = tkm_siwe_parse(&it->siwe, msg, len);
+    if (tkm_failed(rc)) {
+        snprintf(it->msg_siwe_why, sizeof it->msg_siwe_why, "%s", tkm_err_detail());
+        return;
+    }
+    if (len) memcpy(it->msg_body, msg, len);
+    it->msg_siwe = 1;
 }
 
 static const char PERMIT_TYPE[] = "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)";

@@ -24,8 +24,10 @@
  * 4 payload content: typed-data matchers (TYPED_DATA_NOT_ALLOWED) or, for
  * sign_message rules, the message conditions (MESSAGE_NOT_ALLOWED: length
  * over max_length; then for "utf8" rules a message of exactly 32 bytes — the
- * shape of a hash — and a message that is not text; then the prefixes; deny
- * rules match prefixes only), 5 amount (AMOUNT_OVER_MAX),
+ * shape of a hash — and a message that is not text; then the prefixes; then
+ * the siwe condition — an EIP-4361 message whose address, scheme, domain,
+ * URI, Chain ID, times (against `now`), statement and resources hold, in
+ * that order; deny rules match prefixes only), 5 amount (AMOUNT_OVER_MAX),
  * 6 native value (VALUE_OVER_MAX; no max_value means no value), 7 validity
  * dates (RULE_NOT_IN_EFFECT), 8 window limit (WINDOW_LIMIT_EXCEEDED),
  * 9 approvals (APPROVAL_INVALID when a presented approval did not count,

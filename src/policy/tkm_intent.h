@@ -30,6 +30,12 @@
  *    up to TKM_POLICY_MSG_MAX bytes — a longer message is no rule's business
  *    but its length), msg_head its first min(msg_len, TKM_POLICY_MSG_PREFIX_MAX)
  *    bytes (what prefix conditions compare). The content is never rendered.
+ *  - msg_siwe: a message of at most TKM_POLICY_MSG_MAX bytes is parsed as
+ *    Sign-In with Ethereum (tkm_siwe_parse, for siwe conditions): msg_siwe = 1
+ *    with the fields in siwe, whose spans index msg_body (a copy of the
+ *    message); otherwise msg_siwe_why says why it is not one (a line and a
+ *    field, no content). Rendered: domain, scheme, chain id, nonce, times and
+ *    the number of resources (docs/policy.md "Sign-In with Ethereum").
  *  - not_after: the request's validity end (unix seconds).
  * Secret?: no. Thread-safety: plain data.
  */
@@ -39,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../eth/tkm_siwe.h"
 #include "tkm_policy.h"
 
 #define TKM_REQUEST_ID_MAX 128
@@ -80,6 +87,10 @@ typedef struct {
     int msg_text;
     size_t msg_head_len;
     uint8_t msg_head[TKM_POLICY_MSG_PREFIX_MAX];
+    int msg_siwe;
+    tkm_siwe_msg siwe;
+    char msg_siwe_why[160];
+    uint8_t msg_body[TKM_POLICY_MSG_MAX]; /* msg_siwe only */
     int64_t not_after;
 } tkm_intent;
 

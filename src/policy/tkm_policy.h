@@ -13,7 +13,11 @@
  *  - anything ambiguous: an allow rule without an action, limits on a rule
  *    that has no asset, limits or approvals on a deny rule, chain_ids that
  *    contradict the asset's chain, fields that do not apply to the action,
- *    amounts with more fractional digits than the asset's decimals.
+ *    amounts with more fractional digits than the asset's decimals;
+ *  - message.siwe conditions that no message could meet (a URI prefix whose
+ *    host is none of the domains, statement prefixes with characters no
+ *    statement has), domains with userinfo or a bad port, siwe on a deny rule
+ *    or with encoding "bytes", no chain_ids when the policy lists no asset.
  * Amounts are decimal strings in the asset's units, converted exactly to base
  * units (tkm_u256_from_units). The policy hash is Keccak-256 over the RFC 8785
  * (JCS) canonical form of the document as given.
@@ -48,6 +52,13 @@
 #define TKM_POLICY_MSG_DEFAULT_MAX 1024  /* message.max_length when absent */
 #define TKM_POLICY_MSG_PREFIX_MAX 256    /* bytes in one message.prefixes entry */
 #define TKM_POLICY_MSG_MAX_PREFIXES 64   /* entries in message.prefixes */
+/* Sign-In with Ethereum (message.siwe, docs/policy.md "Sign-In with Ethereum") */
+#define TKM_POLICY_SIWE_MAX_LIST 64             /* entries in domains, schemes, uris, statement_prefixes, resources */
+#define TKM_POLICY_SIWE_STR_MAX 256             /* bytes in one of those entries */
+#define TKM_POLICY_SIWE_DEFAULT_VALIDITY 600    /* max_validity_seconds when absent */
+#define TKM_POLICY_SIWE_MAX_VALIDITY 604800     /* max_validity_seconds <= 7 days */
+#define TKM_POLICY_SIWE_DEFAULT_SKEW 60         /* max_clock_skew_seconds when absent */
+#define TKM_POLICY_SIWE_MAX_SKEW 3600           /* max_clock_skew_seconds <= 1 hour */
 
 typedef enum {
     TKM_ACTION_ANY = 0, /* deny rules only: "action" absent */
@@ -91,6 +102,35 @@ typedef struct {
     uint8_t *b;
     size_t len;
 } tkm_policy_bytes;
+
+/*
+ * The siwe condition of a sign_message allow rule: the message must be an
+ * EIP-4361 message (tkm_siwe_parse) whose address is the signing key, whose
+ * scheme (https when absent) is one of schemes and domain one of domains,
+ * whose URI's authority is that domain (and starts with one of uris, when
+ * given), whose Chain ID is one of chain_ids, which has an Expiration Time
+ * and whose times hold at the evaluation time (max_validity, max_skew), and
+ * whose statement and resources are allowed. All strings are owned by the
+ * policy; domains and schemes are stored lower-case.
+ */
+typedef struct {
+    tkm_policy_bytes *domains;           /* authorities "host" or "host:port" (no userinfo), host lower-case */
+    size_t n_domains;
+    tkm_policy_bytes *schemes;           /* lower-case; default {"https"} */
+    size_t n_schemes;
+    tkm_policy_bytes *uris;              /* URI prefixes; none: any URI (its authority still binds) */
+    size_t n_uris;
+    uint64_t *chain_ids;                 /* given, or the chains of the policy's assets */
+    size_t n_chain_ids;
+    int chain_ids_from_assets;
+    uint64_t max_validity;               /* Expiration Time - Issued At, and Expiration Time - now, at most */
+    uint64_t max_skew;                   /* Issued At and Not Before at most this far after now */
+    tkm_policy_bytes *statement_prefixes; /* none: any statement or none */
+    size_t n_statement_prefixes;
+    int resources_any;                   /* "resources": true */
+    tkm_policy_bytes *resource_prefixes; /* "resources": [prefixes]; neither: no resource allowed */
+    size_t n_resource_prefixes;
+} tkm_policy_siwe;
 
 typedef struct {
     size_t group; /* index into groups */
@@ -141,6 +181,7 @@ typedef struct {
     size_t msg_max_len;
     tkm_policy_bytes *msg_prefixes;
     size_t n_msg_prefixes;
+    tkm_policy_siwe *siwe; /* message.siwe (allow rules only), NULL when absent */
     /* amounts in base units */
     int has_max_amount;
     tkm_u256 max_amount;

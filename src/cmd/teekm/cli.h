@@ -78,6 +78,7 @@ int cmd_evidence_show(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
 int cmd_calldata(int argc, char **argv);
+int cmd_siwe(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 /* The sim seal key of a state directory (DIR/seal.key, 0600; created when create is 1) or from file. */

@@ -19,6 +19,7 @@ static const cli_command commands[] = {
     {"evidence", cmd_evidence, "attestation evidence: evidence verify FILE [--policy] [--collateral] [--at] | evidence show --tls HOST:PORT"},
     {"tx", cmd_tx, "decode a signed transaction; sign-dev (development key files only)"},
     {"calldata", cmd_calldata, "decode ERC-20 / ERC-3643 token calldata"},
+    {"siwe", cmd_siwe, "Sign-In with Ethereum (EIP-4361): parse a message as teekm reads it"},
     {"policy", cmd_policy, "check, evaluate (offline); get, propose, approve, activate (running teekmd)"},
     {"audit", cmd_audit, "export (from a state or a running teekmd) and verify the signed audit log"},
     {NULL, NULL, NULL},
