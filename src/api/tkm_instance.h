@@ -38,8 +38,11 @@
  * mark (DIR/hwm) refuses a state older than one already put into evidence,
  * and the instance id of instance.json must be the state's. The counter and
  * the mark are files on the host's disk (docs/attestation.md §5 says what that
- * does not stop); `instance_counter()` in instance.c is where the verifier's
- * remote counter plugs in.
+ * does not stop). With "remoteCounter" (instance.json, under the MAC) every
+ * commit also advances teekm-verifier's counter and the state opened must not
+ * be older than it (vtrust.c, tkm_vcounter.h): that stops a host restoring
+ * the whole directory. With any verifier, the evaluation clock is bounded by
+ * the verifier's trusted time (tkm_vclock.h).
  *
  * Thread-safety: tkm_instance_attest and the key-set updates may be called
  * from any thread (serialised inside); open/close from one thread.
@@ -79,6 +82,7 @@ typedef struct {
     const char *verifier_url;     /* teekm-verifier base URL (https://…), recorded; only with the verifier source */
     const char *verifier_ca;      /* PEM file the verifier's TLS certificate must chain to (not recorded) */
     unsigned verifier_retries;    /* extra attempts while the verifier is unreachable (backoff 1 s, doubling) */
+    int remote_counter;           /* 1: every commit also advances the verifier's monotonic counter (recorded) */
 } tkm_instance_init_opts;
 
 /*
@@ -107,6 +111,7 @@ typedef struct {
     const char *verifier_url;     /* NULL = the URL recorded at init; only for a verifier-sourced instance */
     const char *verifier_ca;      /* required for a verifier-sourced instance */
     unsigned verifier_retries;
+    int remote_counter;           /* 1: switch the remote counter on (recorded; a recorded one is never off) */
 } tkm_instance_open_opts;
 
 /*
@@ -163,6 +168,24 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_attest(tkm_instance *in, const uint8
  * Thread-safety: as tkm_instance_attest (may run beside the service).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_reattest(tkm_instance *in) TKM_NONNULL(1);
+
+typedef struct tkm_api_server tkm_api_server;
+/*
+ * For an instance with a verifier (else a no-op returning OK): the trusted
+ * time refreshed every refresh_seconds (>= 1) on a thread of its own (which
+ * also registers again when the verifier said the registration is stale or
+ * unknown), the metrics teekm_trusted_time_age_seconds,
+ * teekm_host_clock_offset_seconds, teekm_host_clock_off,
+ * teekm_host_clock_clamped_above/below, teekm_verifier_up,
+ * teekm_verifier_failures, teekm_verifier_round_trip_seconds,
+ * teekm_remote_counter_value, and the health check "verifier" (unhealthy
+ * while a remote counter does not answer). Call once, after open; the
+ * schedule stops at tkm_instance_close.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_verifier_attach(tkm_instance *in, tkm_api_server *srv,
+                                                            unsigned refresh_seconds) TKM_NONNULL(1, 2);
+/* 1 when every commit also advances teekm-verifier's counter (instance.json "remoteCounter"). */
+TKM_API int tkm_instance_remote_counter(const tkm_instance *in) TKM_NONNULL(1);
 TKM_API int tkm_instance_has_verifier(const tkm_instance *in) TKM_NONNULL(1);
 /* The attested key set follows key events (call after the engine committed them). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_key_added(tkm_instance *in, const uint8_t pub[65]);

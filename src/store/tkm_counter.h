@@ -50,4 +50,13 @@ typedef struct {
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_counter_file_open(tkm_counter *out, const char *path,
                                                      const tkm_secret *seal_key);
 
+/*
+ * The largest value in the file's slots WITHOUT checking their MACs (the key
+ * is not available yet): for teekmd claiming a state version to the verifier
+ * before its state key is released. Never a basis for a decision alone: the
+ * store verifies the file at open. Out: *value, *present (0: no file).
+ * Returns: OK; TKM_ERR_IO.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_counter_file_peek(const char *path, uint64_t *value, int *present);
+
 #endif
