@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "../core/core.h"
-#include "../store/tkm_counter.h"
+#include "../audit/audit.h"
 
 /*
  * Write path atomically: a temporary file in the same directory (mode),
@@ -82,11 +82,18 @@ tkm_rc api_verifier_register(const api_verifier *v, tkm_instance *in);
  * functions from any thread; the rest from the opening thread.
  */
 typedef struct api_vtrust api_vtrust;
-typedef struct tkm_engine tkm_engine;
 typedef struct tkm_metrics tkm_metrics;
 
 tkm_rc api_vtrust_new(api_vtrust **out, const api_verifier *v, const uint8_t instance_id[32], int remote_counter);
 void api_vtrust_free(api_vtrust *vt);
+/*
+ * The engine's clock hook (opts clock/clock_ctx): the host clock bounded by
+ * the trusted time once api_vtrust_start took one; before that the host clock
+ * (freeze 0: init, a new state) or nothing beyond the state's largest time
+ * seen (freeze 1: open, so that a host clock pushed forward is not recorded
+ * by the open's own audit records before the bound is known).
+ */
+void api_vtrust_engine_clock(api_vtrust *vt, tkm_engine_opts *eo, int freeze);
 /* The store's counter: local as it is, or wrapped with the remote counter (ownership of local passes). */
 tkm_rc api_vtrust_counter(api_vtrust *vt, tkm_counter *out, tkm_counter local);
 /*
@@ -101,6 +108,8 @@ tkm_rc api_vtrust_start(api_vtrust *vt, tkm_engine *e, uint64_t open_version, co
 /* A fresh trusted time; audits host_clock when the host clock crosses the skew (either way). */
 tkm_rc api_vtrust_refresh(api_vtrust *vt);
 int api_vtrust_needs_registration(api_vtrust *vt);
+/* host_now bounded by the trusted time with p's bounds (not counted in the clamp metrics). */
+int64_t api_vtrust_time(api_vtrust *vt, int64_t host_now, const tkm_policy *p);
 int api_vtrust_remote(const api_vtrust *vt);
 /* Metrics (gauges) and the "verifier" health check's answer. */
 tkm_rc api_vtrust_metrics(api_vtrust *vt, tkm_metrics *m);

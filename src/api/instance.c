@@ -746,7 +746,10 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     tkm_engine_opts eo = {.dir = in->dir, .seal_key = seal, .fast_unsafe = o->fast_unsafe, .max_batch = o->max_batch,
                           .open_check = hwm_check, .open_check_ctx = in};
     TKM_CHECK_GOTO(rc, instance_counter(&eo.counter, in->dir, seal));
-    if (v.url) TKM_CHECK_GOTO(rc, verifier_link(in, &v, remote, &eo.counter));
+    if (v.url) {
+        TKM_CHECK_GOTO(rc, verifier_link(in, &v, remote, &eo.counter));
+        api_vtrust_engine_clock(in->vt, &eo, 1);
+    }
     TKM_CHECK_GOTO(rc, tkm_engine_open(&in->engine, &eo, tkm_time_unix()));
     TKM_CHECK_GOTO(rc, load_keys(in));
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
@@ -793,6 +796,9 @@ void tkm_instance_close(tkm_instance *in) {
 
 int tkm_instance_has_verifier(const tkm_instance *in) { return in->verifier_url[0] != 0; }
 int tkm_instance_remote_counter(const tkm_instance *in) { return in->vt && api_vtrust_remote(in->vt); }
+int64_t tkm_instance_time(tkm_instance *in, const tkm_policy *p) {
+    return in->vt ? api_vtrust_time(in->vt, tkm_time_unix(), p) : tkm_time_unix();
+}
 
 static tkm_rc verifier_health(void *arg) { return api_vtrust_health(arg); }
 static tkm_rc reregister(void *arg) { return tkm_instance_reattest(arg); }
@@ -934,7 +940,10 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         if (eo.counter.close) eo.counter.close(eo.counter.ctx);
         TKM_GOTO(rc, TKM_ERR_CONFIG);
     }
-    if (src == 1) TKM_CHECK_GOTO(rc, verifier_link(in, &v, o->remote_counter, &eo.counter));
+    if (src == 1) {
+        TKM_CHECK_GOTO(rc, verifier_link(in, &v, o->remote_counter, &eo.counter));
+        api_vtrust_engine_clock(in->vt, &eo, 0);
+    }
     TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, src == 1 ? in->instance_id : NULL, o->policy,
                                        o->policy_len, now));
     tkm_engine_instance_id(in->engine, in->instance_id);

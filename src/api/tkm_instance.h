@@ -184,6 +184,12 @@ typedef struct tkm_api_server tkm_api_server;
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_verifier_attach(tkm_instance *in, tkm_api_server *srv,
                                                             unsigned refresh_seconds) TKM_NONNULL(1, 2);
+/*
+ * The host clock as the engine bounds it with policy p's trusted_time (without
+ * the state's largest-time-seen floor): for defaults such as a request's
+ * notAfter. The host clock itself without a verifier. Thread-safe.
+ */
+TKM_API int64_t tkm_instance_time(tkm_instance *in, const tkm_policy *p) TKM_NONNULL(1, 2);
 /* 1 when every commit also advances teekm-verifier's counter (instance.json "remoteCounter"). */
 TKM_API int tkm_instance_remote_counter(const tkm_instance *in) TKM_NONNULL(1);
 TKM_API int tkm_instance_has_verifier(const tkm_instance *in) TKM_NONNULL(1);

@@ -69,6 +69,22 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_vcounter_state_check(tkm_vcounter_state *out,
                                                         const uint8_t instance_id[static 32],
                                                         const uint8_t challenge[static 32]) TKM_NONNULL(1);
 
+/*
+ * The whole check of one answer to our request (op, value, challenge): status
+ * 200 → the state, checked as above, and for an advance its value must not be
+ * below the one asked for (TKM_ERR_VERIFY: a verifier that did not advance);
+ * 409 STORE_ROLLBACK to an advance with a "counter" state above value →
+ * TKM_ERR_STORE_ROLLBACK with *out filled (checked like any answer);
+ * REGISTRATION_STALE / NOT_REGISTERED / FORBIDDEN → that code and
+ * *needs_registration = 1; any other error status → TKM_ERR_HTTP_STATUS.
+ * Returns: OK with *out; the errors named, each with a detail.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_vcounter_answer_check(tkm_vcounter_state *out, int *needs_registration,
+                                                         long status, const json_t *ans, const char *op,
+                                                         uint64_t value, const uint8_t signer[static 20],
+                                                         const uint8_t instance_id[static 32],
+                                                         const uint8_t challenge[static 32]) TKM_NONNULL(1, 2, 5);
+
 /* Signs a counter request with the audit key (tkm_engine_counter_request_sign's contract). */
 typedef tkm_rc (*tkm_vcounter_sign_fn)(void *ctx, const char *op, uint64_t value, const uint8_t challenge[32],
                                        uint8_t sig[65]);

@@ -167,10 +167,58 @@ void tkm_vcounter_attach(tkm_vcounter *vc, tkm_vcounter_sign_fn sign, void *sign
     pthread_mutex_unlock(&vc->mu);
 }
 
-/*
- * One request and its checks (caller holds vc->mu). *status = the HTTP status (0: none).
- * A 409 STORE_ROLLBACK carrying a verified state is TKM_ERR_STORE_ROLLBACK with *st filled.
- */
+tkm_rc tkm_vcounter_answer_check(tkm_vcounter_state *out, int *needs_registration, long status, const json_t *ans,
+                                 const char *op, uint64_t value, const uint8_t signer[static 20],
+                                 const uint8_t instance_id[static 32], const uint8_t challenge[static 32]) {
+    memset(out, 0, sizeof *out);
+    *needs_registration = 0;
+    int adv = strcmp(op, "advance") == 0;
+    const json_t *state = ans;
+    int rollback = 0;
+    if (status != 200) {
+        static const tkm_err known[] = {TKM_ERR_STORE_ROLLBACK, TKM_ERR_REGISTRATION_STALE, TKM_ERR_NOT_REGISTERED,
+                                        TKM_ERR_FORBIDDEN};
+        const json_t *e = json_object_get(ans, "error");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *det = json_string_value(json_object_get(e, "detail"));
+        tkm_err named = TKM_OK;
+        for (size_t i = 0; code && i < sizeof known / sizeof known[0]; i++)
+            if (strcmp(code, tkm_err_name(known[i])) == 0) named = known[i];
+        if (status == 409 && adv && named == TKM_ERR_STORE_ROLLBACK && json_object_get(ans, "counter")) {
+            state = json_object_get(ans, "counter"); /* checked like any answer below */
+            rollback = 1;
+        } else {
+            if (named == TKM_ERR_REGISTRATION_STALE || named == TKM_ERR_NOT_REGISTERED || named == TKM_ERR_FORBIDDEN)
+                *needs_registration = 1;
+            tkm_err_detail_set("counter %s: HTTP %ld %s%s%s", op, status, code ? code : "(no code)", det ? ": " : "",
+                               det ? det : "");
+            return TKM_RC(named != TKM_OK ? named : TKM_ERR_HTTP_STATUS);
+        }
+    }
+    TKM_TRY(tkm_vcounter_state_check(out, state, signer, instance_id, challenge));
+    if (rollback) {
+        if (out->value > value) {
+            tkm_err_detail_set("the verifier's counter for this instance is %llu, above the state version %llu this "
+                               "instance advanced to: a newer copy of its state exists (an older copy of the data "
+                               "directory was restored, or a clone runs)",
+                               (unsigned long long)out->value, (unsigned long long)value);
+            return TKM_RC(TKM_ERR_STORE_ROLLBACK);
+        }
+        tkm_err_detail_set("the verifier refused an advance to %llu as a rollback while its signed counter is %llu",
+                           (unsigned long long)value, (unsigned long long)out->value);
+        memset(out, 0, sizeof *out);
+        return TKM_RC(TKM_ERR_VERIFY);
+    }
+    if (adv && out->value < value) {
+        tkm_err_detail_set("the verifier answered counter %llu to an advance to %llu", (unsigned long long)out->value,
+                           (unsigned long long)value);
+        memset(out, 0, sizeof *out);
+        return TKM_RC(TKM_ERR_VERIFY);
+    }
+    return TKM_RC_OK;
+}
+
+/* One request and its checks (caller holds vc->mu). *status = the HTTP status (0: none). */
 static tkm_rc once(tkm_vcounter *vc, const char *op, uint64_t value, tkm_vcounter_state *st, long *status) {
     uint8_t ch[32], sig[65];
     json_t *req = NULL, *ans = NULL;
@@ -187,42 +235,14 @@ static tkm_rc once(tkm_vcounter *vc, const char *op, uint64_t value, tkm_vcounte
     tkm_rc rc = tkm_httpc_json(vc->h, "POST", vc->path, req, status, &ans);
     uint64_t arrived = tkm_vclock_mono_ns();
     json_decref(req);
-    const json_t *state = ans;
-    int rollback = 0;
-    if (rc.code == TKM_ERR_HTTP_STATUS) {
-        const char *code = json_string_value(json_object_get(json_object_get(ans, "error"), "code"));
-        static const tkm_err known[] = {TKM_ERR_STORE_ROLLBACK, TKM_ERR_REGISTRATION_STALE, TKM_ERR_NOT_REGISTERED,
-                                        TKM_ERR_FORBIDDEN};
-        tkm_err named = TKM_OK;
-        for (size_t i = 0; code && i < sizeof known / sizeof known[0]; i++)
-            if (strcmp(code, tkm_err_name(known[i])) == 0) named = known[i];
-        if (*status == 409 && named == TKM_ERR_STORE_ROLLBACK && json_object_get(ans, "counter")) {
-            state = json_object_get(ans, "counter");
-            rollback = 1;
-            rc = TKM_RC_OK;
-        } else if (named == TKM_ERR_REGISTRATION_STALE || named == TKM_ERR_NOT_REGISTERED || named == TKM_ERR_FORBIDDEN) {
-            atomic_store(&vc->needs_registration, 1);
-            rc = TKM_RC(named); /* the detail (HTTP status, code, the verifier's detail) stays */
-        }
-    }
-    if (tkm_ok(rc)) {
-        rc = tkm_vcounter_state_check(st, state, vc->signer, vc->instance_id, ch);
+    if (tkm_ok(rc) || (rc.code == TKM_ERR_HTTP_STATUS && ans && *status != 502 && *status != 503 && *status != 504)) {
+        int rereg = 0;
+        rc = tkm_vcounter_answer_check(st, &rereg, *status, ans, op, value, vc->signer, vc->instance_id, ch);
+        atomic_store(&vc->needs_registration, rereg);
         if (tkm_failed(rc)) tkm_err_detail_set("%s (verifier %s)", tkm_err_detail(), vc->url);
-    }
-    if (tkm_ok(rc)) {
-        if (vc->clock) tkm_vclock_anchor(vc->clock, st->time, arrived);
-        atomic_store(&vc->needs_registration, 0);
-    }
-    if (tkm_ok(rc) && rollback) {
-        tkm_err_detail_set("the verifier's counter for this instance is %llu, above the state version %llu this "
-                           "instance advanced to: a newer copy of its state exists (an older copy of the data "
-                           "directory was restored, or a clone runs)",
-                           (unsigned long long)st->value, (unsigned long long)value);
-        rc = TKM_RC(TKM_ERR_STORE_ROLLBACK);
-    } else if (tkm_ok(rc) && adv && st->value < value) {
-        tkm_err_detail_set("the verifier answered counter %llu to an advance to %llu", (unsigned long long)st->value,
-                           (unsigned long long)value);
-        rc = TKM_RC(TKM_ERR_VERIFY);
+        /* a verified answer, the 409 rollback's included, carries the verifier's time */
+        if (vc->clock && (tkm_ok(rc) || rc.code == TKM_ERR_STORE_ROLLBACK) && st->time)
+            tkm_vclock_anchor(vc->clock, st->time, arrived);
     }
     json_decref(ans);
     return rc;
@@ -256,7 +276,7 @@ static tkm_rc call(tkm_vcounter *vc, const char *op, uint64_t value, tkm_vcounte
     }
     if (tkm_failed(rc) && transient(rc, status)) {
         snprintf(vc->failed_detail, sizeof vc->failed_detail,
-                 "teekm-verifier %s is unreachable for the monotonic counter / trusted time (%s: %s)", vc->url,
+                 "teekm-verifier %s unreachable (%s: %s)", vc->url,
                  tkm_err_name(rc.code), tkm_err_detail());
         vc->failed_at_ns = tkm_vclock_mono_ns();
         tkm_err_detail_set("%s", vc->failed_detail);
@@ -330,7 +350,11 @@ static tkm_rc hook_advance(void *ctx, const uint8_t id[32], uint64_t value) {
     if (!atomic_load(&k->vc->armed)) return TKM_RC_OK;
     TKM_ARG_CHECK(memcmp(id, k->vc->instance_id, 32) == 0);
     tkm_vcounter_state st;
-    return tkm_vcounter_advance(k->vc, value, &st);
+    tkm_rc rc = tkm_vcounter_advance(k->vc, value, &st);
+    if (tkm_failed(rc) && rc.code != TKM_ERR_STORE_ROLLBACK)
+        tkm_err_detail_set("nothing of this request was released (retry once the verifier answers): remote "
+                           "counter: %s", tkm_err_detail());
+    return rc;
 }
 
 static void hook_close(void *ctx) {

@@ -23,6 +23,7 @@ struct api_vtrust {
     tkm_vclock *clock;
     tkm_engine *engine;
     int remote;
+    int freeze;                /* no trusted time yet: hold the clock at the state's largest time seen */
     _Atomic int host_off;      /* the host clock is off by more than the skew (last refresh) */
     _Atomic int64_t host_offset; /* host − trusted at the last refresh */
     pthread_mutex_t refresh_mu; /* one refresh at a time (the start's and the schedule's) */
@@ -92,7 +93,27 @@ tkm_rc api_vtrust_counter(api_vtrust *vt, tkm_counter *out, tkm_counter local) {
 static int64_t engine_clock(void *ctx, int64_t host_now, const tkm_policy *p) {
     api_vtrust *vt = ctx;
     tkm_vclock_eval ev;
-    tkm_vclock_now(vt->clock, &ev, host_now, tkm_vclock_mono_ns(), p->time_max_age_seconds, p->time_skew_seconds);
+    uint64_t max_age = p ? p->time_max_age_seconds : TKM_POLICY_TIME_MAX_AGE_DEFAULT;
+    uint64_t skew = p ? p->time_skew_seconds : TKM_POLICY_TIME_SKEW_DEFAULT;
+    if (tkm_vclock_now(vt->clock, &ev, host_now, tkm_vclock_mono_ns(), max_age, skew)) return ev.time;
+    /* before the first trusted time of an open: the host clock moves nothing (the state's floor holds) */
+    return vt->freeze ? INT64_MIN : host_now;
+}
+
+void api_vtrust_engine_clock(api_vtrust *vt, tkm_engine_opts *eo, int freeze) {
+    vt->freeze = freeze;
+    eo->clock = engine_clock;
+    eo->clock_ctx = vt;
+}
+
+int64_t api_vtrust_time(api_vtrust *vt, int64_t host_now, const tkm_policy *p) {
+    tkm_vclock_status st;
+    tkm_vclock_status_get(vt->clock, &st);
+    if (!st.anchored) return host_now;
+    uint64_t now = tkm_vclock_mono_ns();
+    tkm_vclock_eval ev;
+    tkm_vclock_clamp(&ev, host_now, st.trusted, now > st.anchor_mono_ns ? now - st.anchor_mono_ns : 0,
+                     p->time_max_age_seconds, p->time_skew_seconds);
     return ev.time;
 }
 
@@ -176,7 +197,6 @@ tkm_rc api_vtrust_start(api_vtrust *vt, tkm_engine *e, uint64_t open_version, co
                 (unsigned long long)v);
     }
     TKM_TRY(refresh(vt, 1));
-    tkm_engine_set_clock(e, engine_clock, vt);
     return TKM_RC_OK;
 }
 

@@ -47,7 +47,7 @@ struct tkm_engine {
     void *clock_ctx;
 };
 
-/* The caller's host time through the clock hook (tkm_engine_set_clock), before the store's floor. */
+/* The caller's host time through the clock hook (tkm_engine_opts.clock), before the store's floor. */
 static int64_t host_time(tkm_engine *e, int64_t host_now) {
     return e->clock ? e->clock(e->clock_ctx, host_now, e->policy) : host_now;
 }
@@ -537,6 +537,8 @@ static tkm_engine *engine_alloc(const tkm_engine_opts *o) {
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     e->max_batch = o->max_batch ? o->max_batch : DEFAULT_BATCH;
+    e->clock = o->clock;
+    e->clock_ctx = o->clock_ctx;
     return e;
 }
 
@@ -1057,13 +1059,6 @@ void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint64_t *aud
     enter(e);
     *state_version = tkm_store_version(e->store);
     tkm_store_audit_tail(e->store, audit_seq, h);
-    leave(e);
-}
-
-void tkm_engine_set_clock(tkm_engine *e, tkm_engine_clock_fn fn, void *ctx) {
-    enter(e); /* no batch runs while the hook changes */
-    e->clock = fn;
-    e->clock_ctx = ctx;
     leave(e);
 }
 

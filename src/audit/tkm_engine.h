@@ -19,8 +19,8 @@
  *
  * Time: each request carries the host time; the engine uses
  * max(clock(host time), largest time seen), recorded with the batch, where
- * clock is the hook set with tkm_engine_set_clock (teekmd: the host clock
- * bounded by the verifier's trusted time, tkm_vclock.h) or the identity.
+ * clock is the options' hook (teekmd: the host clock bounded by the
+ * verifier's trusted time, tkm_vclock.h) or the identity.
  *
  * Ownership: tkm_engine_init/open return an engine freed by tkm_engine_close.
  * The counter in the options is owned by the engine from then on.
@@ -45,6 +45,15 @@ typedef struct tkm_engine tkm_engine;
  */
 typedef tkm_rc (*tkm_engine_open_check_fn)(void *ctx, const uint8_t instance_id[32], uint64_t state_version);
 
+/*
+ * The clock hook: called with the host time a request (or an admin operation,
+ * or an audit event — the open's own included) carries and the active policy
+ * (borrowed for the call; NULL while init has none yet), inside the engine's
+ * exclusive section: it must not call back into the engine. Returns the time
+ * to use before the store's largest-time-seen floor (INT64_MIN: that floor).
+ */
+typedef int64_t (*tkm_engine_clock_fn)(void *ctx, int64_t host_now, const tkm_policy *policy);
+
 typedef struct {
     const char *dir;
     const tkm_secret *seal_key; /* 32 bytes */
@@ -54,6 +63,8 @@ typedef struct {
     size_t max_batch;           /* 0 = 256 */
     tkm_engine_open_check_fn open_check; /* may be NULL */
     void *open_check_ctx;
+    tkm_engine_clock_fn clock;  /* NULL: the host time as given */
+    void *clock_ctx;            /* borrowed for the engine's life */
 } tkm_engine_opts;
 
 /*
@@ -178,16 +189,6 @@ TKM_API void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint6
  * Lock-free: for health checks.
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_health(const tkm_engine *e);
-
-/*
- * The clock hook: called with the host time a request (or an admin operation,
- * or an audit event) carries and the active policy (borrowed for the call),
- * inside the engine's exclusive section: it must not call back into the engine.
- * Returns the time to use before the store's largest-time-seen floor.
- */
-typedef int64_t (*tkm_engine_clock_fn)(void *ctx, int64_t host_now, const tkm_policy *policy);
-/* Install (fn NULL: remove) the clock hook; waits for a running batch. ctx is borrowed until replaced or close. */
-TKM_API void tkm_engine_set_clock(tkm_engine *e, tkm_engine_clock_fn fn, void *ctx) TKM_NONNULL(1);
 
 /*
  * Sign a teekm-verifier counter request (docs/verifier.md "Monotonic counters
