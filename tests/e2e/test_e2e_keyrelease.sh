@@ -231,9 +231,9 @@ ok "after the refused starts the state is unchanged and opens (--verifier overri
 mv "$DATA" "$dir/data.now"
 cp -a "$dir/data.before" "$DATA"
 start_fails --verifier "${VURL[A]}" --verifier-ca "$dir/vA/tls.crt" --verifier-retries 0
-grep -q 'APPRAISAL' "$dir/last" && grep -q 'check state.version' "$dir/last" || fail "rollback: $(cat "$dir/last")"
+grep -q 'STORE_ROLLBACK' "$dir/last" && grep -q 'check state.version' "$dir/last" || fail "rollback: $(cat "$dir/last")"
 rm -rf "$DATA"
 mv "$dir/data.now" "$DATA"
 start --verifier "${VURL[A]}" --verifier-ca "$dir/vA/tls.crt" || fail "start after the rollback attempt"
 stop
-ok "an older copy of the whole data directory is refused by the verifier (state.version); the current one opens"
+ok "an older copy of the whole data directory is refused by the verifier (STORE_ROLLBACK, state.version); the current one opens"
