@@ -297,7 +297,11 @@ static void *schedule_main(void *arg) {
                 tkm_log(TKM_LOG_WARN, "teekmd", "registration with teekm-verifier failed: %s (%s)",
                         tkm_err_name(rc.code), tkm_err_detail());
         }
-        tkm_rc rc = api_vtrust_refresh(vt);
+        tkm_rc rc = tkm_engine_counter_catch_up(vt->engine);
+        if (tkm_failed(rc))
+            tkm_log(TKM_LOG_WARN, "teekmd", "monotonic counter still behind the state: %s (%s)", tkm_err_name(rc.code),
+                    tkm_err_detail());
+        rc = api_vtrust_refresh(vt);
         if (tkm_failed(rc))
             tkm_log(TKM_LOG_WARN, "teekmd", "trusted time from teekm-verifier: %s (%s); the bound stops growing %s",
                     tkm_err_name(rc.code), tkm_err_detail(), "once the last trusted time is older than the policy's max age");

@@ -43,6 +43,7 @@ struct tkm_engine {
     size_t n_keys;
     size_t max_batch;
     _Atomic int failed; /* the store closed itself for writing */
+    _Atomic int counter_behind; /* the last commit's counter write has not succeeded yet */
     tkm_engine_clock_fn clock; /* NULL: the host time as given */
     void *clock_ctx;
 };
@@ -60,6 +61,7 @@ static int64_t observe(tkm_engine *e, int64_t host_now) {
 /* After any commit attempt: remember whether the store closed itself (health checks read it lock-free). */
 static void note_store(tkm_engine *e) {
     if (e->store && tkm_store_is_failed(e->store)) atomic_store(&e->failed, 1);
+    if (e->store) atomic_store(&e->counter_behind, tkm_store_counter_behind(e->store));
 }
 
 /* ---- small JSON helpers ---- */
@@ -1080,5 +1082,22 @@ tkm_rc tkm_engine_health(const tkm_engine *e) {
         tkm_err_detail_set("a commit or counter write failed: the state is closed until teekmd restarts");
         return TKM_RC(TKM_ERR_STORE_CLOSED);
     }
+    if (atomic_load(&((tkm_engine *)e)->counter_behind)) {
+        tkm_err_detail_set("the last commit's monotonic counter write failed: nothing is decided until it succeeds "
+                           "(retried with the next request)");
+        return TKM_RC(TKM_ERR_UNAVAILABLE);
+    }
     return TKM_RC_OK;
+}
+
+tkm_rc tkm_engine_counter_catch_up(tkm_engine *e) {
+    enter(e);
+    tkm_rc rc = TKM_RC_OK;
+    if (tkm_store_counter_behind(e->store)) {
+        rc = tkm_store_begin(e->store); /* retries the counter first; writes nothing */
+        if (tkm_ok(rc)) tkm_store_rollback(e->store);
+    }
+    note_store(e);
+    leave(e);
+    return rc;
 }

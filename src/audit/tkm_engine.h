@@ -184,11 +184,17 @@ TKM_API void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint6
 /*
  * Returns: OK while the state is open for writing; TKM_ERR_STORE_CLOSED after a
  * failed commit or a counter that refused for good (nothing more is decided
- * until a restart re-verifies the state). A counter write that failed
- * transiently is not reported here: the next batch retries it (tkm_store.h).
- * Lock-free: for health checks.
+ * until a restart re-verifies the state); TKM_ERR_UNAVAILABLE while the last
+ * commit's counter write has not succeeded (every batch retries it first,
+ * tkm_store.h; so does tkm_engine_counter_catch_up). Lock-free: for health checks.
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_health(const tkm_engine *e);
+/*
+ * When the last commit's counter write failed, retry it now (no request
+ * needed: a service that is routed away from while unhealthy still recovers).
+ * Returns: OK (nothing to do, or caught up); the counter's error.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_counter_catch_up(tkm_engine *e) TKM_NONNULL(1);
 
 /*
  * Sign a teekm-verifier counter request (docs/verifier.md "Monotonic counters

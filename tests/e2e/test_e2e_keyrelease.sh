@@ -70,10 +70,10 @@ python3 - "$DATA/instance.json" "${VURL[A]}" <<'PY' || fail "instance.json field
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["stateKey"] == "verifier", d
-assert d["verifier"] == {"url": sys.argv[2]}, d
+assert d["verifier"]["url"] == sys.argv[2] and set(d["verifier"]) == {"url", "signer"}, d
 PY
 ! grep -rqi -e ca.crt -e "BEGIN CERT" "$DATA/instance.json" || fail "instance.json records more than the URL"
-ok "init: state key released by the verifier; instance.json records stateKey and the verifier URL"
+ok "init: state key released by the verifier; instance.json records stateKey, the verifier URL and its signer"
 
 start() { # start [args...]: teekmd on a free port; sets URL, PID
   : > "$dir/ready"
