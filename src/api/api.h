@@ -10,6 +10,8 @@
  *  - tkm_loadgen.h   keep-alive mTLS load generator (teekm bench serve)
  *  - tkm_vclock.h    the evaluation clock bounded by teekm-verifier's trusted time
  *  - tkm_vcounter.h  teekm-verifier's monotonic counter and trusted time: client, answer checks, counter hook
+ *  - tkm_registrar.h keeps a teekmd instance's teekm-verifier registration current
+ *                    (included directly, like tkm_instance.h and tkm_signer.h)
  */
 #ifndef TKM_API_H
 #define TKM_API_H

@@ -1,6 +1,6 @@
 /*
- * api_int.h — private to the api module: small file and X.509 helpers shared
- * by the instance (data directory) and the signer service.
+ * api_int.h — private to the api module: X.509 helpers shared by the
+ * instance (data directory) and the signer service (files: core tkm_file.h).
  */
 #ifndef TKM_API_INT_H
 #define TKM_API_INT_H
@@ -11,17 +11,6 @@
 
 #include "../core/core.h"
 #include "../audit/audit.h"
-
-/*
- * Write path atomically: a temporary file in the same directory (mode),
- * fsync, rename over path, fsync of the directory. Returns: OK or TKM_ERR_IO
- * (detail names the path).
- */
-tkm_rc api_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
-/* Create path exclusively (O_EXCL, mode), write, fsync. TKM_ERR_EXISTS when it exists. */
-tkm_rc api_write_file_new(const char *path, const void *data, size_t len, unsigned mode);
-/* Read a whole regular file of at most max bytes. Out: *out (malloc'd, NUL-terminated), *len. */
-tkm_rc api_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /*
  * A local client CA and the operator's client certificate (ECDSA P-256):

@@ -45,10 +45,16 @@ struct tkm_instance {
     tkm_claim_key *keys;
     size_t n_keys, cap_keys;
     _Atomic int64_t evidence_time;
-    /* the verifier the state key comes from ("" when it comes from the seal key): re-attestation */
+    /* the verifier the instance registers with ("" when none): its state key's source, or given at start */
     char verifier_url[VERIFIER_URL_MAX];
     char verifier_ca[PATH_MAX];
     unsigned verifier_retries;
+    /* outcomes of the registrations made through this instance (tkm_instance_registration_info) */
+    pthread_mutex_t reg_mu;
+    tkm_instance_reg_info reg;
+    /* tkm_instance_on_change: called under mu */
+    tkm_instance_change_fn on_change;
+    void *on_change_arg;
     /* the remote counter and trusted time (vtrust.c); NULL without a verifier */
     api_vtrust *vt;
     uint64_t open_version; /* the state's version as the store found it at open */
@@ -239,7 +245,7 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     if (path_of(p, sizeof p, dir, "instance.json") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
     uint8_t *b = NULL;
     size_t n = 0;
-    tkm_rc rc = api_read_file(p, INSTANCE_JSON_MAX, &b, &n);
+    tkm_rc rc = tkm_file_read(p, INSTANCE_JSON_MAX, 0, &b, &n);
     if (rc.code == TKM_ERR_NOT_FOUND) tkm_err_detail_set("%s holds no instance (run teekm init)", dir);
     TKM_TRY(rc);
     rc = tkm_json_load(&f->doc, b, n, NULL);
@@ -281,12 +287,13 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     TKM_TRY(tkm_json_get(f->doc, "instance", "verifier", 0, &v));
     if (v) {
         TKM_TRY(tkm_json_check_fields(v, "instance.verifier", vf));
-        TKM_TRY(tkm_json_str(v, "instance.verifier", "url", 1, &url, &ul));
-        if (ul == 0 || ul >= sizeof f->verifier_url || strlen(url) != ul) {
+        /* the URL is recorded for the verifier source only (a seal-keyed instance records the signer pin) */
+        TKM_TRY(tkm_json_str(v, "instance.verifier", "url", f->from_verifier, &url, &ul));
+        if (url && (ul == 0 || ul >= sizeof f->verifier_url || strlen(url) != ul)) {
             tkm_err_detail_set("instance.verifier.url: 1..%d bytes", VERIFIER_URL_MAX - 1);
             TKM_ENSURE(0, TKM_ERR_FORMAT);
         }
-        memcpy(f->verifier_url, url, ul + 1);
+        if (url) memcpy(f->verifier_url, url, ul + 1);
         const char *sg = NULL;
         size_t sgl = 0;
         TKM_TRY(tkm_json_str(v, "instance.verifier", "signer", 0, &sg, &sgl));
@@ -350,7 +357,7 @@ static tkm_rc write_instance_file(const char *dir, json_t *doc, const keysrc *ks
         free(txt);
         TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
     }
-    rc = api_write_file_atomic(p, txt, tl + 1, 0644);
+    rc = tkm_file_replace(p, 0644, txt, tl + 1);
     free(txt);
     return rc;
 }
@@ -364,6 +371,10 @@ static tkm_rc record_verifier_link(const char *dir, json_t *doc, const keysrc *k
                                    int remote_counter) {
     if (signer) {
         json_t *v = json_object_get(doc, "verifier");
+        if (!v) {
+            TKM_ENSURE(json_object_set_new(doc, "verifier", json_object()) == 0, TKM_ERR_NOMEM);
+            v = json_object_get(doc, "verifier");
+        }
         TKM_ENSURE(json_is_object(v), TKM_ERR_INTERNAL);
         TKM_ENSURE(json_object_set_new(v, "signer", addrj(signer)) == 0, TKM_ERR_NOMEM);
     }
@@ -504,7 +515,7 @@ static tkm_rc issue_cert(tkm_instance *in) {
     TKM_CHECK_GOTO(rc, tkm_sha256(fpr, der, der_len));
     TKM_CHECK_GOTO(rc, api_der_to_pem(der, der_len, &pem, &pem_len));
     if (path_of(p, sizeof p, in->dir, "tls.crt") != 0) TKM_GOTO(rc, TKM_ERR_TOO_LARGE);
-    TKM_CHECK_GOTO(rc, api_write_file_atomic(p, pem, pem_len, 0644));
+    TKM_CHECK_GOTO(rc, tkm_file_replace(p, 0644, pem, pem_len));
     TKM_CHECK_GOTO(rc, audit_attestation(in, "tls-certificate", &c, rd, fpr));
 out:
     pthread_mutex_unlock(&in->mu);
@@ -569,9 +580,15 @@ out:
     return rc;
 }
 
+/* Tell the change hook (caller holds in->mu). */
+static void notify_locked(tkm_instance *in) {
+    if (in->on_change) in->on_change(in->on_change_arg);
+}
+
 tkm_rc tkm_instance_key_added(tkm_instance *in, const uint8_t pub[65]) {
     pthread_mutex_lock(&in->mu);
     tkm_rc rc = keys_push(in, pub);
+    if (tkm_ok(rc)) notify_locked(in);
     pthread_mutex_unlock(&in->mu);
     return rc;
 }
@@ -582,8 +599,22 @@ void tkm_instance_key_removed(tkm_instance *in, const uint8_t addr[20]) {
         if (memcmp(in->keys[i].addr, addr, 20) == 0) {
             memmove(&in->keys[i], &in->keys[i + 1], (in->n_keys - i - 1) * sizeof *in->keys);
             in->n_keys--;
+            notify_locked(in);
             break;
         }
+    pthread_mutex_unlock(&in->mu);
+}
+
+void tkm_instance_claims_changed(tkm_instance *in) {
+    pthread_mutex_lock(&in->mu);
+    notify_locked(in);
+    pthread_mutex_unlock(&in->mu);
+}
+
+void tkm_instance_on_change(tkm_instance *in, tkm_instance_change_fn fn, void *arg) {
+    pthread_mutex_lock(&in->mu); /* a call in progress finishes first */
+    in->on_change = fn;
+    in->on_change_arg = fn ? arg : NULL;
     pthread_mutex_unlock(&in->mu);
 }
 
@@ -632,34 +663,68 @@ static tkm_rc parse_source(const char *s, int *src) {
     return TKM_RC_OK;
 }
 
-/* The verifier connection for a verifier-sourced state key: URL and CA are both needed. */
-/* Keep the verifier's address for re-attestation (verifier_of has bounded the URL; a CA path too long is not kept). */
+/* Keep the verifier's address for re-registration (verifier_of has bounded the URL and the CA path). */
 static void remember_verifier(tkm_instance *in, const api_verifier *v) {
-    if (strlen(v->ca_file) >= sizeof in->verifier_ca) return;
     snprintf(in->verifier_url, sizeof in->verifier_url, "%s", v->url);
     snprintf(in->verifier_ca, sizeof in->verifier_ca, "%s", v->ca_file);
     in->verifier_retries = v->retries;
 }
 
-static tkm_rc verifier_of(api_verifier *v, const char *url, const char *ca, unsigned retries) {
+/*
+ * The verifier connection: URL and CA are both needed, for the state key
+ * (why = "the state key comes from teekm-verifier") or for registration only
+ * (a seal-keyed instance given --verifier).
+ */
+static tkm_rc verifier_of(api_verifier *v, const char *url, const char *ca, unsigned retries, const char *why) {
     memset(v, 0, sizeof *v);
     if (!url || !url[0]) {
-        tkm_err_detail_set("the state key comes from teekm-verifier: --verifier URL is required");
+        tkm_err_detail_set("%s: --verifier URL is required", why);
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
     if (!ca || !ca[0]) {
-        tkm_err_detail_set("the state key comes from teekm-verifier: --verifier-ca FILE (its TLS certificate or CA) "
-                           "is required");
+        tkm_err_detail_set("%s: --verifier-ca FILE (its TLS certificate or CA) is required", why);
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
     if (strlen(url) >= VERIFIER_URL_MAX) {
         tkm_err_detail_set("--verifier: at most %d bytes", VERIFIER_URL_MAX - 1);
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
+    if (strlen(ca) >= PATH_MAX) {
+        tkm_err_detail_set("--verifier-ca: at most %d bytes", PATH_MAX - 1);
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
     v->url = url;
     v->ca_file = ca;
     v->retries = retries;
     return TKM_RC_OK;
+}
+
+#define WHY_KEY "the state key comes from teekm-verifier"
+#define WHY_REG "registration with teekm-verifier (the state key comes from the platform seal key)"
+
+/* One registration of the full claims (api_verifier_register), its outcome kept for tkm_instance_registration_info. */
+static tkm_rc do_register(tkm_instance *in, const api_verifier *v) {
+    tkm_rc rc = api_verifier_register(v, in);
+    int64_t now = tkm_time_unix();
+    pthread_mutex_lock(&in->reg_mu);
+    in->reg.last_attempt = now;
+    in->reg.last_err = rc.code;
+    if (tkm_ok(rc)) in->reg.last_ok = now;
+    pthread_mutex_unlock(&in->reg_mu);
+    return rc;
+}
+
+/* A seal-keyed instance's registration at init or start: a failure is a warning (the state does not depend on it). */
+static void register_soft(tkm_instance *in, const api_verifier *v, const char *when) {
+    tkm_rc rc = do_register(in, v);
+    if (tkm_ok(rc)) return;
+    json_t *f = json_pack("{s:s,s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
+    tkm_log_fields(TKM_LOG_WARN, "teekmd", f,
+                   "registration with the verifier %s failed at %s: %s; going on (the state key comes from the "
+                   "platform seal key), the registry does not show this instance's current claims until a "
+                   "registration succeeds",
+                   v->url, when, tkm_err_name(rc.code));
+    json_decref(f);
 }
 
 /* Ask the verifier for the state key (the TLS key to serve is made now: the claims name it). */
@@ -676,6 +741,7 @@ static tkm_instance *instance_alloc(const char *dir) {
     if (!in) return NULL;
     in->lock_fd = -1;
     pthread_mutex_init(&in->mu, NULL);
+    pthread_mutex_init(&in->reg_mu, NULL);
     if (!realpath(dir, in->dir)) snprintf(in->dir, sizeof in->dir, "%s", dir);
     snprintf(in->client_ca, sizeof in->client_ca, "%s/client-ca.crt", in->dir);
     return in;
@@ -706,17 +772,15 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     }
     if (f.from_verifier)
         TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url ? o->verifier_url : f.verifier_url, o->verifier_ca,
-                                       o->verifier_retries));
-    else if (o->verifier_url) {
-        tkm_err_detail_set("--verifier: this instance's state key comes from the platform seal key (recorded at "
-                           "init); teekmd uses a verifier only for the state key");
-        TKM_GOTO(rc, TKM_ERR_CONFIG);
-    }
+                                       o->verifier_retries, WHY_KEY));
+    else if (o->verifier_url || o->verifier_ca) /* registration only: nothing recorded, given at every start */
+        TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
     /* the remote counter is recorded once chosen: a start cannot switch it off */
     int remote = f.remote_counter || o->remote_counter;
     if (remote && !v.url) {
-        tkm_err_detail_set("--remote-counter: the remote monotonic counter is teekm-verifier's; this instance has no "
-                           "verifier (--verifier URL --verifier-ca FILE)");
+        tkm_err_detail_set("--remote-counter: %s; teekm-verifier keeps it: --verifier URL --verifier-ca FILE are "
+                           "needed at every start", f.remote_counter ? "this instance has the remote monotonic counter "
+                           "(recorded in instance.json)" : "the remote monotonic counter is teekm-verifier's");
         TKM_GOTO(rc, TKM_ERR_CONFIG);
     }
     const char *want = o->tee ? o->tee : f.platform;
@@ -755,17 +819,38 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
     if (f.from_verifier) {
-        TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
+        TKM_CHECK_GOTO(rc, do_register(in, &v));
         remember_verifier(in, &v);
+    } else if (v.url && remote) {
+        /* the remote counter is checked before anything is served: it needs the registration */
+        TKM_CHECK_GOTO(rc, do_register(in, &v));
+        remember_verifier(in, &v);
+    } else if (v.url) {
+        /* one attempt: serving does not wait for a verifier that is away (the caller retries with backoff) */
+        api_verifier once = v;
+        once.retries = 0;
+        remember_verifier(in, &v);
+        register_soft(in, &once, "start");
     }
     if (in->vt) {
         uint8_t signer[20];
         int learned = 0;
-        TKM_CHECK_GOTO(rc, api_vtrust_start(in->vt, in->engine, in->open_version, f.has_signer ? f.verifier_signer : NULL,
-                                            signer, &learned));
-        if (learned || (remote && !f.remote_counter))
+        rc = api_vtrust_start(in->vt, in->engine, in->open_version, f.has_signer ? f.verifier_signer : NULL, signer,
+                              &learned);
+        if (tkm_failed(rc) && (f.from_verifier || remote)) goto out;
+        if (tkm_failed(rc)) {
+            /* seal-keyed, trusted time only: serve, with the clock held until a trusted time arrives */
+            json_t *fl = json_pack("{s:s,s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
+            tkm_log_fields(TKM_LOG_WARN, "teekmd", fl,
+                           "no trusted time from the verifier at start (%s): the evaluation clock holds at the "
+                           "state's largest time seen until one arrives (tried every --trusted-time-seconds)",
+                           tkm_err_name(rc.code));
+            json_decref(fl);
+            rc = TKM_RC_OK;
+        } else if (learned || (remote && !f.remote_counter)) {
             TKM_CHECK_GOTO(rc, record_verifier_link(in->dir, f.doc, &ks, learned ? signer : NULL,
                                                     remote && !f.remote_counter));
+        }
     }
     *out = in;
     in = NULL;
@@ -791,6 +876,7 @@ void tkm_instance_close(tkm_instance *in) {
     free(in->keys);
     if (in->lock_fd >= 0) close(in->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&in->mu);
+    pthread_mutex_destroy(&in->reg_mu);
     free(in);
 }
 
@@ -813,11 +899,18 @@ tkm_rc tkm_instance_verifier_attach(tkm_instance *in, tkm_api_server *srv, unsig
 
 tkm_rc tkm_instance_reattest(tkm_instance *in) {
     if (!in->verifier_url[0]) {
-        tkm_err_detail_set("this instance's state key does not come from teekm-verifier: nothing to re-attest to");
+        tkm_err_detail_set("no teekm-verifier configured for this instance: nothing to re-attest to");
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
-    api_verifier v = {.url = in->verifier_url, .ca_file = in->verifier_ca, .retries = in->verifier_retries};
-    return api_verifier_register(&v, in);
+    api_verifier v = {.url = in->verifier_url, .ca_file = in->verifier_ca, .retries = 0};
+    return do_register(in, &v);
+}
+
+void tkm_instance_registration_info(const tkm_instance *in, tkm_instance_reg_info *out) {
+    tkm_instance *m = (tkm_instance *)in;
+    pthread_mutex_lock(&m->reg_mu);
+    *out = m->reg;
+    pthread_mutex_unlock(&m->reg_mu);
 }
 
 tkm_engine *tkm_instance_engine(const tkm_instance *in) { return in->engine; }
@@ -839,9 +932,9 @@ size_t tkm_instance_key_count(const tkm_instance *in) {
 
 /* ---- init ---- */
 
+/* (the writers remove their own temporary files when they fail: tkm_file.h) */
 static const char *const CREATED[] = {"state.db", "state.db-wal", "state.db-shm", "state.db.lock", "counter", "hwm", "tls.crt",
-                                      "tls.crt.tmp", "client-ca.crt", "client/operator.crt", "client/operator.key",
-                                      "instance.json.tmp", "instance.json"};
+                                      "client-ca.crt", "client/operator.crt", "client/operator.key", "instance.json"};
 
 static void init_cleanup(const char *dir, int sim_key_created) {
     char p[PATH_MAX + 32];
@@ -873,14 +966,13 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     char p[PATH_MAX + 64], q[PATH_MAX + 64];
     tkm_instance *in = NULL;
     TKM_TRY(parse_source(o->state_key, &src));
-    if (src == 0 && o->verifier_url) {
-        tkm_err_detail_set("--verifier goes with --state-key verifier: teekmd uses a verifier only for the state key");
-        TKM_ENSURE(0, TKM_ERR_CONFIG);
-    }
-    if (src == 1) TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries));
-    if (o->remote_counter && src == 0) {
-        tkm_err_detail_set("--remote-counter: the remote monotonic counter is teekm-verifier's; it goes with "
-                           "--state-key verifier --verifier URL --verifier-ca FILE");
+    int want_verifier = o->verifier_url || o->verifier_ca;
+    if (src == 1) TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_KEY));
+    if (src == 0 && want_verifier)
+        TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
+    if (o->remote_counter && src != 1 && !want_verifier) {
+        tkm_err_detail_set("--remote-counter: the remote monotonic counter is teekm-verifier's: --verifier URL "
+                           "--verifier-ca FILE are needed");
         TKM_ENSURE(0, TKM_ERR_CONFIG);
     }
     /* the document first: nothing is created for an invalid policy */
@@ -914,15 +1006,12 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         tkm_secret_free(probe);
         if (rc.code == TKM_ERR_TEE_NO_SEAL_KEY) {
             src = 1;
-            TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries));
+            TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_KEY));
         } else {
             if (tkm_failed(rc)) goto out;
-            src = 0;
-            if (o->verifier_url) {
-                tkm_err_detail_set("--verifier: %s has a seal key; add --state-key verifier to take the state key "
-                                   "from the verifier instead", in->platform);
-                TKM_GOTO(rc, TKM_ERR_CONFIG);
-            }
+            src = 0; /* a verifier given is for registration only (--state-key verifier takes the key from it) */
+            if (want_verifier)
+                TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
         }
     }
     if (src == 1) { /* the instance id first: the verifier keeps one state key per instance id */
@@ -934,13 +1023,7 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     int64_t now = tkm_time_unix();
     tkm_engine_opts eo = {.dir = in->dir, .seal_key = seal, .fast_unsafe = o->fast_unsafe};
     TKM_CHECK_GOTO(rc, instance_counter(&eo.counter, in->dir, seal));
-    if (o->remote_counter && src != 1) {
-        tkm_err_detail_set("--remote-counter: this instance's state key comes from the platform seal key; the remote "
-                           "counter goes with --state-key verifier");
-        if (eo.counter.close) eo.counter.close(eo.counter.ctx);
-        TKM_GOTO(rc, TKM_ERR_CONFIG);
-    }
-    if (src == 1) {
+    if (v.url) {
         TKM_CHECK_GOTO(rc, verifier_link(in, &v, o->remote_counter, &eo.counter));
         api_vtrust_engine_clock(in->vt, &eo, 0);
     }
@@ -967,11 +1050,19 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
     uint8_t vsigner[20];
-    int learned = 0;
-    if (src == 1) {
-        TKM_CHECK_GOTO(rc, api_verifier_register(&v, in));
+    int learned = 0, have_signer = 0;
+    /* with the remote counter the registration is required (the counter takes requests from a registered audit key) */
+    if (src == 1 || (v.url && o->remote_counter)) TKM_CHECK_GOTO(rc, do_register(in, &v));
+    else if (v.url) register_soft(in, &v, "init");
+    if (in->vt) {
         /* pin the verifier's signer (recorded below); with --remote-counter, arm it from version 0 */
-        TKM_CHECK_GOTO(rc, api_vtrust_start(in->vt, in->engine, 0, NULL, vsigner, &learned));
+        rc = api_vtrust_start(in->vt, in->engine, 0, NULL, vsigner, &learned);
+        if (tkm_failed(rc) && (src == 1 || o->remote_counter)) goto out;
+        if (tkm_failed(rc))
+            tkm_log(TKM_LOG_WARN, "teekmd", "no trusted time from the verifier at init: %s (%s); the signer is pinned "
+                    "at the first start that reaches it", tkm_err_name(rc.code), tkm_err_detail());
+        have_signer = learned;
+        rc = TKM_RC_OK;
     }
     /* instance.json last: it marks the directory as initialised */
     uint8_t audit[20], ph[32], mac[32];
@@ -983,8 +1074,14 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                     addrj(audit), "operator", "subject", subject, "fingerprint", tkm_json_hex_new(in->operator_fpr, 32));
     if (!doc) TKM_GOTO(rc, TKM_ERR_NOMEM);
     if (json_object_set_new(doc, "stateKey", json_string(source_name(src == 1))) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
-    if (src == 1 && json_object_set_new(doc, "verifier", json_pack("{s:s,s:o}", "url", v.url, "signer", addrj(vsigner))) != 0)
-        TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (src == 1 || have_signer) {
+        /* the URL for the verifier source (the key's); the signer pin whenever it was learned */
+        json_t *vj = json_object();
+        int e = !vj;
+        if (!e && src == 1) e |= json_object_set_new(vj, "url", json_string(v.url));
+        if (!e && have_signer) e |= json_object_set_new(vj, "signer", addrj(vsigner));
+        if (e || json_object_set_new(doc, "verifier", vj) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    }
     if (o->remote_counter && json_object_set_new(doc, "remoteCounter", json_true()) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_INSTANCE, &ik));
     TKM_CHECK_GOTO(rc, instance_mac(mac, doc, ik));
@@ -997,7 +1094,7 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         free(txt);
         TKM_GOTO(rc, TKM_ERR_TOO_LARGE);
     }
-    rc = api_write_file_atomic(p, txt, tl + 1, 0644);
+    rc = tkm_file_replace(p, 0644, txt, tl + 1);
     free(txt);
     if (tkm_failed(rc)) goto out;
     /* what teekm init prints */
@@ -1012,7 +1109,14 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                     key_path, "ca", q, "clientCa", in->client_ca);
     if (!res || json_object_set_new(res, "stateKey", json_string(source_name(src == 1))) != 0)
         TKM_GOTO(rc, TKM_ERR_NOMEM);
-    if (src == 1 && json_object_set_new(res, "verifier", json_string(v.url)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (v.url) {
+        tkm_instance_reg_info ri;
+        tkm_instance_registration_info(in, &ri);
+        int e = json_object_set_new(res, "verifier", json_string(v.url));
+        e |= json_object_set_new(res, "registered", json_boolean(ri.last_err == TKM_OK));
+        if (ri.last_err != TKM_OK) e |= json_object_set_new(res, "registrationError", json_string(tkm_err_name(ri.last_err)));
+        if (e) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    }
     if (json_object_set_new(res, "remoteCounter", json_boolean(o->remote_counter)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     *out = res;
     res = NULL;

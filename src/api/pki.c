@@ -1,9 +1,6 @@
-/* see api_int.h — files written atomically, the local client CA and the operator certificate. */
+/* see api_int.h — the local client CA and the operator certificate. */
 #include "api_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -13,109 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../crypto/tkm_entropy.h"
 #include "../crypto/tkm_ossl.h"
-
-static tkm_rc io_fail(const char *what, const char *path) {
-    tkm_err_detail_set("%s %s: %s", what, path, strerror(errno));
-    tkm_err_record_where_(__FILE__, __LINE__);
-    return TKM_RC(errno == EEXIST ? TKM_ERR_EXISTS : errno == ENOENT ? TKM_ERR_NOT_FOUND : TKM_ERR_IO);
-}
-
-static int write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static void fsync_dir_of(const char *path) {
-    char d[4096];
-    snprintf(d, sizeof d, "%s", path);
-    int fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-tkm_rc api_write_file_new(const char *path, const void *data, size_t len, unsigned mode) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0) return io_fail("cannot create", path);
-    int ok = fchmod(fd, (mode_t)mode) == 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (!ok) {
-        unlink(path);
-        errno = saved;
-        return io_fail("cannot write", path);
-    }
-    fsync_dir_of(path);
-    return TKM_RC_OK;
-}
-
-tkm_rc api_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
-    unlink(tmp);
-    TKM_TRY(api_write_file_new(tmp, data, len, mode));
-    if (rename(tmp, path) != 0) {
-        tkm_rc rc = io_fail("cannot rename into", path);
-        unlink(tmp);
-        return rc;
-    }
-    fsync_dir_of(path);
-    return TKM_RC_OK;
-}
-
-tkm_rc api_read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
-    *out = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return io_fail("cannot open", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        tkm_err_detail_set("%s is not a regular file", path);
-        TKM_ENSURE(0, TKM_ERR_IO);
-    }
-    if ((size_t)st.st_size > max) {
-        close(fd);
-        tkm_err_detail_set("%s is larger than %zu bytes", path, max);
-        TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *b = malloc(n + 1);
-    if (!b) {
-        close(fd);
-        TKM_ENSURE(0, TKM_ERR_NOMEM);
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != n) {
-        free(b);
-        tkm_err_detail_set("short read of %s", path);
-        TKM_ENSURE(0, TKM_ERR_IO);
-    }
-    b[n] = 0;
-    *out = b;
-    *len = n;
-    return TKM_RC_OK;
-}
 
 /* ---- X.509 ---- */
 
@@ -197,15 +94,15 @@ tkm_rc api_pki_create(const char *ca_path, const char *cert_path, const char *ke
     size_t n = 0;
     if (!c) TKM_CHECK_GOTO(rc, TKM_OSSL_FAIL(TKM_ERR_CRYPTO, "client CA and operator certificate"));
     TKM_CHECK_GOTO(rc, pem_of(&pem, &n, ca, NULL));
-    TKM_CHECK_GOTO(rc, api_write_file_new(ca_path, pem, n, 0644));
+    TKM_CHECK_GOTO(rc, tkm_file_create(ca_path, 0644, pem, n));
     free(pem);
     pem = NULL;
     TKM_CHECK_GOTO(rc, pem_of(&pem, &n, c, NULL));
-    TKM_CHECK_GOTO(rc, api_write_file_new(cert_path, pem, n, 0644));
+    TKM_CHECK_GOTO(rc, tkm_file_create(cert_path, 0644, pem, n));
     free(pem);
     pem = NULL;
     TKM_CHECK_GOTO(rc, pem_of(&pem, &n, NULL, ck));
-    rc = api_write_file_new(key_path, pem, n, 0600);
+    rc = tkm_file_create(key_path, 0600, pem, n);
     tkm_wipe(pem, n);
     if (tkm_failed(rc)) goto out;
     unsigned int mdlen = 0;

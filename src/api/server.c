@@ -64,6 +64,7 @@ typedef struct health {
     struct health *next;
     char *name;
     tkm_api_health_fn fn;
+    tkm_api_health_info_fn info; /* an information entry (fn NULL) */
     void *arg;
 } health;
 
@@ -205,6 +206,7 @@ struct tkm_api_server {
     route_ent *routes;
     size_t n_routes;
     health *checks;
+    health *infos;
 
     loop *loops;
     unsigned n_loops;
@@ -330,37 +332,14 @@ static void global_init(void) {
     ssl_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
 }
 
-static tkm_rc read_file_secret(const char *path, tkm_secret **out) {
-    *out = NULL;
-    tkm_rc rc = TKM_RC(TKM_ERR_IO);
-    tkm_secret *s = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        tkm_err_detail_set("cannot open %s", path);
-        TKM_ENSURE(0, TKM_ERR_NOT_FOUND);
+/* A PEM file named by the operator (symlinks followed: certbot's live/ tree is made of them). */
+static tkm_rc read_pem_file(const char *path, tkm_secret **out) {
+    tkm_rc rc = tkm_file_read_secret(path, MAX_KEY_PEM, TKM_FILE_FOLLOW, out);
+    tkm_err c = rc.code;
+    if (c == TKM_ERR_TRUNCATED || c == TKM_ERR_TOO_LARGE || c == TKM_ERR_FORMAT) {
+        tkm_err_detail_set("%s: empty, larger than %u bytes or not a file", path, MAX_KEY_PEM);
+        TKM_ENSURE(0, TKM_ERR_TLS);
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > MAX_KEY_PEM) {
-        tkm_err_detail_set("%s: empty or larger than %u bytes", path, MAX_KEY_PEM);
-        TKM_GOTO(rc, TKM_ERR_TLS);
-    }
-    size_t n = (size_t)st.st_size;
-    TKM_CHECK_GOTO(rc, tkm_secret_new(&s, n));
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, tkm_secret_mut(s) + got, n - got);
-        if (r <= 0) {
-            tkm_err_detail_set("cannot read %s", path);
-            TKM_GOTO(rc, TKM_ERR_IO);
-        }
-        got += (size_t)r;
-    }
-    *out = s;
-    s = NULL;
-    rc = TKM_RC_OK;
-out:
-    close(fd);
-    tkm_secret_free(s);
     return rc;
 }
 
@@ -1610,6 +1589,10 @@ static void route_healthz(tkm_api_req *r, void *arg) {
         }
     }
     json_t *o = json_pack("{s:s,s:o,s:o}", "status", ok ? "ok" : "fail", "checks", checks, "failing", failing);
+    for (health *h = s->infos; o && h; h = h->next) {
+        json_t *v = h->info(h->arg);
+        json_object_set_new(o, h->name, v ? v : json_null());
+    }
     tkm_api_req_set_decision(r, ok ? "healthy" : "unhealthy");
     tkm_api_req_reply_json(r, ok ? 200 : 503, o);
 }
@@ -1742,12 +1725,12 @@ tkm_rc tkm_api_server_new(tkm_api_server **out, const tkm_api_config *cfg) {
             TKM_CHECK_GOTO(rc, parse_key_pem(cfg->key_pem, &s->key));
         } else if (cfg->cert_file && cfg->key_file) {
             tkm_secret *pem = NULL;
-            TKM_CHECK_GOTO(rc, read_file_secret(cfg->cert_file, &pem)); /* not secret, same reader */
+            TKM_CHECK_GOTO(rc, read_pem_file(cfg->cert_file, &pem)); /* not secret, same reader */
             rc = parse_cert_pem(tkm_secret_ptr(pem), tkm_secret_len(pem), &s->cert, &s->chain);
             tkm_secret_free(pem);
             pem = NULL;
             if (tkm_failed(rc)) goto out;
-            TKM_CHECK_GOTO(rc, read_file_secret(cfg->key_file, &pem));
+            TKM_CHECK_GOTO(rc, read_pem_file(cfg->key_file, &pem));
             rc = parse_key_pem(pem, &s->key);
             tkm_secret_free(pem);
             if (tkm_failed(rc)) goto out;
@@ -1829,6 +1812,28 @@ tkm_rc tkm_api_server_health_check(tkm_api_server *s, const char *name, tkm_api_
     h->arg = arg;
     health **pp = &s->checks;
     while (*pp) pp = &(*pp)->next;
+    *pp = h;
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_api_server_health_info(tkm_api_server *s, const char *name, tkm_api_health_info_fn fn, void *arg) {
+    TKM_ARG_CHECK(s && name && fn && !s->started && strcmp(name, "status") != 0 && strcmp(name, "checks") != 0 &&
+                  strcmp(name, "failing") != 0);
+    health **pp = &s->infos;
+    for (; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->name, name) == 0) {
+            tkm_err_detail_set("health information %s registered twice", name);
+            TKM_ENSURE(0, TKM_ERR_EXISTS);
+        }
+    health *h = calloc(1, sizeof *h);
+    TKM_ENSURE(h, TKM_ERR_NOMEM);
+    h->name = strdup(name);
+    if (!h->name) {
+        free(h);
+        TKM_ENSURE(0, TKM_ERR_NOMEM);
+    }
+    h->info = fn;
+    h->arg = arg;
     *pp = h;
     return TKM_RC_OK;
 }
@@ -2192,6 +2197,12 @@ void tkm_api_server_free(tkm_api_server *s) {
     while (s->checks) {
         health *h = s->checks;
         s->checks = h->next;
+        free(h->name);
+        free(h);
+    }
+    while (s->infos) {
+        health *h = s->infos;
+        s->infos = h->next;
         free(h->name);
         free(h);
     }

@@ -252,12 +252,12 @@ tkm_rc tkm_signer_write_ca_bundle(const char *out, const char *local_ca, const c
     for (size_t i = 0; tkm_ok(rc) && i <= n; i++) {
         uint8_t *b = NULL;
         size_t len = 0;
-        rc = api_read_file(i == 0 ? local_ca : sources[i - 1], 8u << 20, &b, &len);
+        rc = tkm_file_read(i == 0 ? local_ca : sources[i - 1], 8u << 20, 0, &b, &len);
         if (tkm_ok(rc)) rc = tkm_wr_put(&w, b, len);
         if (tkm_ok(rc) && len && b[len - 1] != '\n') rc = tkm_wr_u8(&w, '\n');
         free(b);
     }
-    if (tkm_ok(rc)) rc = api_write_file_atomic(out, w.p, w.len, 0644);
+    if (tkm_ok(rc)) rc = tkm_file_replace(out, 0644, w.p, w.len);
     tkm_wr_free(&w);
     return rc;
 }
@@ -277,7 +277,7 @@ void tkm_signer_reload(void *arg, tkm_api_reload *out) {
         uint8_t *b = NULL;
         size_t len = 0;
         tkm_log_level lvl;
-        if (tkm_ok(api_read_file(s->cfg.log_level_file, 256, &b, &len))) {
+        if (tkm_ok(tkm_file_read(s->cfg.log_level_file, 256, 0, &b, &len))) {
             char *nl = strpbrk((char *)b, "\r\n \t");
             if (nl) *nl = 0;
             if (tkm_ok(tkm_log_level_parse((const char *)b, &lvl))) {
@@ -551,6 +551,67 @@ static tkm_rc register_metrics(tkm_signer *s, tkm_metrics *m) {
     return TKM_RC_OK;
 }
 
+/* ---- what was collected before a restart ---- */
+
+typedef struct {
+    tkm_signer *s;
+    tkm_rc rc;
+} load_ctx;
+
+static int load_pending(void *ctx, const tkm_store_pending *r) {
+    load_ctx *c = ctx;
+    pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        c->rc = TKM_RC(TKM_ERR_NOMEM);
+        return 1;
+    }
+    p->r = *r;
+    p->next = c->s->pend;
+    c->s->pend = p;
+    c->s->n_pend++;
+    return 0;
+}
+
+static int load_proposal(void *ctx, const tkm_store_proposal *r) {
+    load_ctx *c = ctx;
+    proposal *p = calloc(1, sizeof *p);
+    uint8_t *doc = p ? malloc(r->doc_len) : NULL;
+    if (!doc) {
+        free(p);
+        c->rc = TKM_RC(TKM_ERR_NOMEM);
+        return 1;
+    }
+    memcpy(doc, r->doc, r->doc_len);
+    p->r = *r;
+    p->r.doc = doc;
+    p->next = c->s->props;
+    c->s->props = p;
+    c->s->n_props++;
+    return 0;
+}
+
+/*
+ * The requests prepared for approvals and the policy proposals the state
+ * holds (the engine dropped the expired ones when it opened): a restart or a
+ * crash loses no approval. The caps (max_pending, MAX_PROPOSALS) count them:
+ * while more are held than a lowered cap allows, new ones are refused until
+ * they are decided or expire; none is thrown away.
+ */
+static tkm_rc load_collected(tkm_signer *s) {
+    load_ctx c = {s, TKM_RC_OK};
+    TKM_TRY(tkm_engine_pending_visit(s->e, load_pending, &c));
+    TKM_TRY(c.rc);
+    TKM_TRY(tkm_engine_proposal_visit(s->e, load_proposal, &c));
+    TKM_TRY(c.rc);
+    if (s->n_pend || s->n_props)
+        tkm_log(TKM_LOG_INFO, "signer", "%zu prepared request(s) and %zu policy proposal(s) with their approvals loaded",
+                s->n_pend, s->n_props);
+    if (s->n_pend > s->cfg.max_pending)
+        tkm_log(TKM_LOG_WARN, "signer", "%zu prepared requests exceed max_pending %zu: new ones are refused until they "
+                "are signed or expire", s->n_pend, s->cfg.max_pending);
+    return TKM_RC_OK;
+}
+
 /* ---- lifecycle ---- */
 
 tkm_rc tkm_signer_new(tkm_signer **out, const tkm_signer_config *cfg) {
@@ -575,6 +636,7 @@ tkm_rc tkm_signer_new(tkm_signer **out, const tkm_signer_config *cfg) {
     pthread_mutex_init(&s->aux_mu, NULL);
     pthread_cond_init(&s->aux_cv, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
+    pthread_mutex_init(&s->pend_wr_mu, NULL);
     pthread_mutex_init(&s->prop_mu, NULL);
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
@@ -584,6 +646,7 @@ tkm_rc tkm_signer_new(tkm_signer **out, const tkm_signer_config *cfg) {
     if (tkm_ok(rc)) rc = tkm_entropy_bytes((uint8_t *)&s->id_prefix, sizeof s->id_prefix);
     if (tkm_ok(rc)) rc = signer_policy_reload(s);
     if (tkm_ok(rc)) rc = signer_dir_reload(s);
+    if (tkm_ok(rc)) rc = load_collected(s);
     if (tkm_failed(rc)) {
         tkm_signer_free(s);
         return rc;
@@ -662,7 +725,7 @@ void tkm_signer_free(tkm_signer *s) {
     while (s->props) {
         proposal *p = s->props;
         s->props = p->next;
-        free(p->doc);
+        free(p->r.doc);
         free(p);
     }
     while (s->pool) {
@@ -680,6 +743,7 @@ void tkm_signer_free(tkm_signer *s) {
     pthread_mutex_destroy(&s->aux_mu);
     pthread_cond_destroy(&s->aux_cv);
     pthread_mutex_destroy(&s->pend_mu);
+    pthread_mutex_destroy(&s->pend_wr_mu);
     pthread_mutex_destroy(&s->prop_mu);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->pool_mu);

@@ -244,13 +244,15 @@ static void policy_get(tkm_signer *s, tkm_api_req *r) {
                                              tkm_json_hex_new(p->hash, 32), "policy", doc));
 }
 
+/* Under prop_mu. */
 static proposal *proposal_find(tkm_signer *s, const uint8_t hash[32]) {
     for (proposal *p = s->props; p; p = p->next)
-        if (memcmp(p->hash, hash, 32) == 0) return p;
+        if (memcmp(p->r.hash, hash, 32) == 0) return p;
     return NULL;
 }
 
-static json_t *proposal_json(tkm_signer *s, const proposal *p) {
+static json_t *proposal_json(tkm_signer *s, const proposal *pe) {
+    const tkm_store_proposal *p = &pe->r;
     uint8_t d[32];
     json_t *doc = NULL;
     tkm_policy_update_digest(d, s->instance_id, p->version, p->hash, p->prev_version, p->prev_hash, p->expires_at);
@@ -258,11 +260,90 @@ static json_t *proposal_json(tkm_signer *s, const proposal *p) {
                                                 p->prev_hash, p->expires_at)))
         return NULL;
     json_t *signers = json_array();
-    for (size_t i = 0; signers && i < p->n_approvals; i++) json_array_append_new(signers, signer_addr(p->signers[i]));
+    for (size_t i = 0; signers && i < p->n_approvals; i++)
+        json_array_append_new(signers, signer_addr(p->approvals[i].signer));
     return json_pack("{s:o,s:I,s:I,s:o,s:I,s:{s:o,s:o},s:o}", "hash", tkm_json_hex_new(p->hash, 32), "version",
                      (json_int_t)p->version, "previousVersion", (json_int_t)p->prev_version, "previousHash",
                      tkm_json_hex_new(p->prev_hash, 32), "expiresAt", (json_int_t)p->expires_at, "approval", "typedData",
                      doc, "digest", tkm_json_hex_new(d, 32), "approvals", signers);
+}
+
+/* Unlink and free a proposal entry (under prop_mu). */
+static void proposal_unlink(tkm_signer *s, proposal *x) {
+    for (proposal **pp = &s->props; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            free(x->r.doc);
+            free(x);
+            s->n_props--;
+            return;
+        }
+}
+
+/*
+ * Open a proposal (under prop_mu): expired proposals and those at or below
+ * the active version make room (deleted in the same commit); MAX_PROPOSALS
+ * counts the others, those loaded at start included. The engine records and
+ * audits it before the answer. Out: *out, the entry.
+ */
+static tkm_rc proposal_open(tkm_signer *s, const tkm_policy *np, const tkm_policy *cur, uint64_t expires, int64_t now,
+                            proposal **out) {
+    *out = NULL;
+    uint8_t(*drop)[32] = NULL;
+    size_t n_drop = 0, live = 0;
+    for (proposal *p = s->props; p; p = p->next) {
+        if (p->r.expires_at < (uint64_t)now || p->r.version <= cur->version)
+            n_drop++;
+        else
+            live++;
+    }
+    if (live >= MAX_PROPOSALS) {
+        tkm_err_detail_set("%d proposals are open: activate or let them expire", MAX_PROPOSALS);
+        TKM_ENSURE(0, TKM_ERR_LIMIT);
+    }
+    tkm_rc rc = TKM_RC_OK;
+    proposal *pe = calloc(1, sizeof *pe);
+    if (n_drop) drop = calloc(n_drop, sizeof *drop);
+    if (!pe || (n_drop && !drop) || !(pe->r.doc = malloc(np->canonical_len))) {
+        if (pe) free(pe->r.doc);
+        free(pe);
+        free(drop);
+        TKM_ENSURE(0, TKM_ERR_NOMEM);
+    }
+    size_t k = 0;
+    for (proposal *p = s->props; p && k < n_drop; p = p->next)
+        if (p->r.expires_at < (uint64_t)now || p->r.version <= cur->version) memcpy(drop[k++], p->r.hash, 32);
+    memcpy(pe->r.doc, np->canonical, np->canonical_len);
+    pe->r.doc_len = np->canonical_len;
+    pe->r.version = np->version;
+    memcpy(pe->r.hash, np->hash, 32);
+    pe->r.prev_version = cur->version;
+    memcpy(pe->r.prev_hash, cur->hash, 32);
+    pe->r.expires_at = expires;
+    pe->r.created = now;
+    tkm_store_proposal stored;
+    int created = 0;
+    rc = tkm_engine_proposal_create(s->e, &pe->r, (const uint8_t(*)[32])drop, n_drop, now, &stored, &created);
+    if (tkm_ok(rc)) {
+        for (size_t i = 0; i < n_drop; i++) {
+            proposal *x = proposal_find(s, drop[i]);
+            if (x) proposal_unlink(s, x);
+        }
+        proposal *x = proposal_find(s, pe->r.hash);
+        if (x) proposal_unlink(s, x);
+        stored.doc = pe->r.doc; /* the same document (same hash): the entry's copy */
+        stored.doc_len = pe->r.doc_len;
+        pe->r = stored;
+        pe->next = s->props;
+        s->props = pe;
+        s->n_props++;
+        *out = pe;
+        pe = NULL;
+    }
+    if (pe) free(pe->r.doc);
+    free(pe);
+    free(drop);
+    return rc;
 }
 
 static void policy_propose(tkm_signer *s, tkm_api_req *r) {
@@ -294,28 +375,13 @@ static void policy_propose(tkm_signer *s, tkm_api_req *r) {
         reply_rc(r, 409, TKM_RC(TKM_ERR_POLICY_VERSION));
         return;
     }
-    pthread_mutex_lock(&s->prop_mu);
+    pthread_mutex_lock(&s->prop_mu); /* held across the commit: admin operations only */
+    int64_t now = tkm_time_unix();
     proposal *p = proposal_find(s, np->hash);
-    if (p) {
+    if (p && p->r.expires_at >= (uint64_t)now) {
         status = 200;
-    } else if (s->n_props >= MAX_PROPOSALS) {
-        rc = TKM_RC(TKM_ERR_LIMIT);
-        tkm_err_detail_set("%d proposals are open: activate or let them expire", MAX_PROPOSALS);
-    } else if (!(p = calloc(1, sizeof *p)) || !(p->doc = malloc(np->canonical_len))) {
-        free(p);
-        p = NULL;
-        rc = TKM_RC(TKM_ERR_NOMEM);
     } else {
-        memcpy(p->doc, np->canonical, np->canonical_len);
-        p->doc_len = np->canonical_len;
-        p->version = np->version;
-        memcpy(p->hash, np->hash, 32);
-        p->prev_version = cur->version;
-        memcpy(p->prev_hash, cur->hash, 32);
-        p->expires_at = (uint64_t)expires;
-        p->next = s->props;
-        s->props = p;
-        s->n_props++;
+        rc = proposal_open(s, np, cur, (uint64_t)expires, now, &p);
     }
     json_t *o = p ? proposal_json(s, p) : NULL;
     pthread_mutex_unlock(&s->prop_mu);
@@ -350,10 +416,10 @@ static void proposal_approve(tkm_signer *s, tkm_api_req *r, const uint8_t h[32])
         reply_rc(r, 400, rc);
         return;
     }
-    pthread_mutex_lock(&s->prop_mu);
+    pthread_mutex_lock(&s->prop_mu); /* held across the commit: admin operations only */
     proposal *p = proposal_find(s, h);
-    tkm_approval a;
-    uint8_t d[32], signer[20];
+    tkm_approval a, stored;
+    size_t count = 0;
     if (!p) {
         tkm_err_detail_set("no open proposal with this hash");
         rc = TKM_RC(TKM_ERR_NOT_FOUND);
@@ -362,27 +428,15 @@ static void proposal_approve(tkm_signer *s, tkm_api_req *r, const uint8_t h[32])
     const json_t *av = json_object_size(b) == 1 && json_is_string(json_object_get(b, "signature"))
                            ? json_object_get(b, "signature")
                            : b;
-    if (tkm_ok(rc)) rc = tkm_approval_parse(&a, av, "(body)", p->expires_at);
-    if (tkm_ok(rc)) {
-        tkm_policy_update_digest(d, s->instance_id, p->version, p->hash, p->prev_version, p->prev_hash, a.expires_at);
-        rc = tkm_approval_recover(signer, &a, d);
-        if (tkm_failed(rc)) tkm_err_detail_set("the signature does not recover over this proposal's PolicyUpdate");
-    }
-    if (tkm_ok(rc) && !tkm_policy_is_admin(signer_policy(s), signer)) {
-        char sa[TKM_ETH_ADDR_STR_LEN];
-        tkm_eth_address_checksum(sa, signer);
-        tkm_err_detail_set("%s is not an admin of the active policy", sa);
-        rc = TKM_RC(TKM_ERR_NOT_APPROVER);
-    }
+    if (tkm_ok(rc)) rc = tkm_approval_parse(&a, av, "(body)", p->r.expires_at);
+    /* the engine recovers the signer over the PolicyUpdate, checks it is an admin, commits and audits */
+    if (tkm_ok(rc)) rc = tkm_engine_proposal_approve(s->e, h, &a, tkm_time_unix(), &stored, &count);
     if (tkm_ok(rc)) {
         size_t i = 0;
-        while (i < p->n_approvals && memcmp(p->signers[i], signer, 20) != 0) i++;
-        if (i == p->n_approvals && p->n_approvals >= TKM_APPROVALS_MAX) {
-            rc = TKM_RC(TKM_ERR_LIMIT);
-        } else {
-            p->approvals[i] = a;
-            memcpy(p->signers[i], signer, 20);
-            if (i == p->n_approvals) p->n_approvals++;
+        while (i < p->r.n_approvals && memcmp(p->r.approvals[i].signer, stored.signer, 20) != 0) i++;
+        if (i < TKM_APPROVALS_MAX) {
+            p->r.approvals[i] = stored;
+            if (i == p->r.n_approvals) p->r.n_approvals++;
         }
     }
     json_t *o = tkm_ok(rc) ? proposal_json(s, p) : NULL;
@@ -414,15 +468,15 @@ static void proposal_activate(tkm_signer *s, tkm_api_req *r, const uint8_t h[32]
         tkm_err_detail_set("no open proposal with this hash");
         rc = TKM_RC(TKM_ERR_NOT_FOUND);
     } else {
-        for (size_t i = 0; i < p->n_approvals; i++) a[n++] = p->approvals[i];
+        for (size_t i = 0; i < p->r.n_approvals; i++) a[n++] = p->r.approvals[i];
         size_t m = 0;
         tkm_approval more[TKM_APPROVALS_MAX];
-        rc = parse_approvals(b, p->expires_at, more, &m);
+        rc = parse_approvals(b, p->r.expires_at, more, &m);
         for (size_t i = 0; tkm_ok(rc) && i < m && n < TKM_APPROVALS_MAX; i++) a[n++] = more[i];
-        doc = malloc(p->doc_len);
+        doc = malloc(p->r.doc_len);
         if (doc) {
-            memcpy(doc, p->doc, p->doc_len);
-            doc_len = p->doc_len;
+            memcpy(doc, p->r.doc, p->r.doc_len);
+            doc_len = p->r.doc_len;
         } else if (tkm_ok(rc)) {
             rc = TKM_RC(TKM_ERR_NOMEM);
         }
@@ -437,12 +491,14 @@ static void proposal_activate(tkm_signer *s, tkm_api_req *r, const uint8_t h[32]
         if (tkm_failed(r2))
             tkm_log(TKM_LOG_ERROR, "signer", "policy activated but not reloaded: %s", tkm_err_name(r2.code));
         signer_refresh_state(s);
-        pthread_mutex_lock(&s->prop_mu); /* the proposal is done; older ones cannot activate any more */
+        tkm_instance_claims_changed(s->in); /* the attested policy hash and version moved: register again */
+        /* the proposal is done; older ones cannot activate any more (the engine deleted them in that commit) */
+        pthread_mutex_lock(&s->prop_mu);
         for (proposal **pp = &s->props; *pp;) {
-            if ((*pp)->version <= signer_policy(s)->version) {
+            if ((*pp)->r.version <= signer_policy(s)->version) {
                 proposal *d = *pp;
                 *pp = d->next;
-                free(d->doc);
+                free(d->r.doc);
                 free(d);
                 s->n_props--;
             } else {

@@ -44,15 +44,15 @@ typedef struct job {
     tkm_rc rc;
 } job;
 
-/* ---- requests prepared for approvals (teekm_prepare / teekm_submitApproval) ---- */
+/*
+ * ---- requests prepared for approvals (teekm_prepare / teekm_submitApproval) ----
+ * The in-memory view of the engine's prepared records (loaded at start, each
+ * change committed there first): r.intent.not_after is the request's
+ * notAfter, r.approvals[i].signer the recovered signer of each approval.
+ */
 typedef struct pending {
     struct pending *next;
-    tkm_intent intent;
-    int64_t not_after;
-    int64_t created;
-    tkm_approval approvals[TKM_APPROVALS_MAX];
-    uint8_t signers[TKM_APPROVALS_MAX][20];
-    size_t n_approvals;
+    tkm_store_pending r;
 } pending;
 
 /* ---- outcomes of recent requests (teekm_status) ---- */
@@ -69,19 +69,10 @@ typedef struct {
 } outcome;
 #define OUTCOMES 1024
 
-/* ---- policy proposals (admin) ---- */
+/* ---- policy proposals (admin): the engine's proposal records, r.doc owned by the entry ---- */
 typedef struct proposal {
     struct proposal *next;
-    uint8_t *doc; /* canonical bytes */
-    size_t doc_len;
-    uint64_t version;
-    uint8_t hash[32];
-    uint64_t prev_version;
-    uint8_t prev_hash[32];
-    uint64_t expires_at;
-    tkm_approval approvals[TKM_APPROVALS_MAX];
-    uint8_t signers[TKM_APPROVALS_MAX][20];
-    size_t n_approvals;
+    tkm_store_proposal r;
 } proposal;
 
 typedef struct policy_ref {
@@ -125,13 +116,14 @@ struct tkm_signer {
     pthread_t aux;
     int aux_started;
 
-    pthread_mutex_t pend_mu;
+    pthread_mutex_t pend_wr_mu; /* one writer of prepared records at a time (store first, then memory) */
+    pthread_mutex_t pend_mu;    /* the list (read on every signing request: never held across a commit) */
     pending *pend;
     size_t n_pend;
     outcome *outcomes; /* ring of OUTCOMES */
     size_t outcome_next;
 
-    pthread_mutex_t prop_mu;
+    pthread_mutex_t prop_mu; /* the proposals, memory and state (admin only: held across their commits) */
     proposal *props;
     size_t n_props;
 

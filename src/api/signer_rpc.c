@@ -118,9 +118,10 @@ typedef struct {
     char why[200];
 } built;
 
+/* Under pend_mu. */
 static pending *pending_find(tkm_signer *s, const char *request_id) {
     for (pending *p = s->pend; p; p = p->next)
-        if (strcmp(p->intent.request_id, request_id) == 0) return p;
+        if (strcmp(p->r.intent.request_id, request_id) == 0) return p;
     return NULL;
 }
 
@@ -153,7 +154,7 @@ static tkm_rc build(tkm_signer *s, tkm_rpc_call *c, built *b, const char *payloa
         if (!not_after) { /* prepared: the notAfter the approvers signed */
             pthread_mutex_lock(&s->pend_mu);
             pending *p = pending_find(s, rid);
-            if (p) not_after = p->not_after;
+            if (p) not_after = p->r.intent.not_after;
             pthread_mutex_unlock(&s->pend_mu);
         }
     } else {
@@ -178,14 +179,20 @@ static tkm_rc build(tkm_signer *s, tkm_rpc_call *c, built *b, const char *payloa
     return rc;
 }
 
-/* Approvals collected by teekm_submitApproval for this request and payload, then the inline ones. */
+/*
+ * Approvals collected by teekm_submitApproval for this request and payload,
+ * then the inline ones. A prepared record under this id is deleted in the
+ * commit that allows the request (its approvals are spent, or it was for a
+ * payload this id can no longer sign).
+ */
 static void merge_approvals(tkm_signer *s, const built *b, tkm_sign_request *sr) {
     size_t n = 0;
     pthread_mutex_lock(&s->pend_mu);
-    pending *p = pending_find(s, b->intent.request_id);
-    if (p && memcmp(p->intent.payload_hash, b->intent.payload_hash, 32) == 0 &&
-        memcmp(p->intent.key, b->intent.key, 20) == 0)
-        for (size_t i = 0; i < p->n_approvals && n < TKM_APPROVALS_MAX; i++) sr->approvals[n++] = p->approvals[i];
+    pending *p = s->pend ? pending_find(s, b->intent.request_id) : NULL;
+    if (p) sr->drop_pending = 1;
+    if (p && memcmp(p->r.intent.payload_hash, b->intent.payload_hash, 32) == 0 &&
+        memcmp(p->r.intent.key, b->intent.key, 20) == 0)
+        for (size_t i = 0; i < p->r.n_approvals && n < TKM_APPROVALS_MAX; i++) sr->approvals[n++] = p->r.approvals[i];
     pthread_mutex_unlock(&s->pend_mu);
     for (size_t i = 0; i < b->req.n_approvals && n < TKM_APPROVALS_MAX; i++) sr->approvals[n++] = b->req.approvals[i];
     sr->n_approvals = n;
@@ -194,7 +201,7 @@ static void merge_approvals(tkm_signer *s, const built *b, tkm_sign_request *sr)
 static void pending_remove(tkm_signer *s, const char *request_id) {
     pthread_mutex_lock(&s->pend_mu);
     for (pending **pp = &s->pend; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->intent.request_id, request_id) == 0) {
+        if (strcmp((*pp)->r.intent.request_id, request_id) == 0) {
             pending *p = *pp;
             *pp = p->next;
             free(p);
@@ -345,7 +352,7 @@ void signer_job_finish(tkm_signer *s, job *j) {
             tkm_rpc_call_result(j->call, result);
         else
             tkm_rpc_call_fail(j->call, TKM_RC(TKM_ERR_NOMEM));
-        pending_remove(s, j->sr.intent.request_id);
+        if (j->sr.drop_pending) pending_remove(s, j->sr.intent.request_id); /* deleted from the state in that commit */
     } else {
         decision = "deny";
         const tkm_decision *d = &j->res.decision;
@@ -508,10 +515,139 @@ static void m_chain_id(tkm_rpc_call *c, void *arg) {
     tkm_rpc_call_result(c, json_string(h));
 }
 
+/* Unlink and free the entry of request_id when it is still expired at now (under pend_mu). */
+static void pending_evict(tkm_signer *s, const char *request_id, int64_t now) {
+    for (pending **pp = &s->pend; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->r.intent.request_id, request_id) == 0) {
+            pending *d = *pp;
+            if (d->r.intent.not_after >= now) return;
+            *pp = d->next;
+            free(d);
+            s->n_pend--;
+            return;
+        }
+}
+
+/*
+ * Make it a request waiting for approvals: the one prepared already for this
+ * id, key and payload (its notAfter and approvals stand), or a new record,
+ * committed (and audited) by the engine before the answer. Expired ones make
+ * room (deleted in that commit); max_pending counts every live one, those
+ * loaded at start included. Out: *rec, the record as prepared.
+ */
+static tkm_rc prepare_record(tkm_signer *s, const tkm_intent *it, tkm_store_pending *rec) {
+    tkm_rc rc = TKM_RC_OK;
+    char (*drop)[TKM_REQUEST_ID_MAX + 1] = NULL;
+    const char **dropp = NULL;
+    size_t n_drop = 0, live = 0;
+    int created = 0;
+    int64_t now = tkm_time_unix();
+    pending *pe = NULL;
+    tkm_store_pending *stored = NULL;
+    pthread_mutex_lock(&s->pend_wr_mu);
+    pthread_mutex_lock(&s->pend_mu);
+    pending *old = pending_find(s, it->request_id);
+    if (old && old->r.intent.not_after >= now) {
+        if (memcmp(old->r.intent.payload_hash, it->payload_hash, 32) != 0 || memcmp(old->r.intent.key, it->key, 20) != 0) {
+            tkm_err_detail_set("requestId %s is already prepared for another payload", it->request_id);
+            rc = TKM_RC(TKM_ERR_REPLAY);
+        } else {
+            *rec = old->r;
+        }
+        pthread_mutex_unlock(&s->pend_mu);
+        goto out;
+    }
+    for (pending *p = s->pend; p; p = p->next) {
+        if (p->r.intent.not_after < now)
+            n_drop++;
+        else
+            live++;
+    }
+    if (live >= s->cfg.max_pending) {
+        tkm_err_detail_set("%zu requests are waiting for approvals", live);
+        rc = TKM_RC(TKM_ERR_PENDING_FULL);
+    } else if ((n_drop && (!(drop = calloc(n_drop, sizeof *drop)) || !(dropp = calloc(n_drop, sizeof *dropp)))) ||
+               !(pe = calloc(1, sizeof *pe)) || !(stored = malloc(sizeof *stored))) {
+        rc = TKM_RC(TKM_ERR_NOMEM);
+    } else {
+        size_t k = 0;
+        for (pending *p = s->pend; p && k < n_drop; p = p->next)
+            if (p->r.intent.not_after < now) {
+                memcpy(drop[k], p->r.intent.request_id, sizeof drop[k]);
+                dropp[k] = drop[k];
+                k++;
+            }
+    }
+    pthread_mutex_unlock(&s->pend_mu);
+    if (tkm_failed(rc)) goto out;
+    pe->r.intent = *it;
+    pe->r.created = now;
+    /* the state first: the answer (and the typed data approvers sign) follows a durable record */
+    TKM_CHECK_GOTO(rc, tkm_engine_pending_create(s->e, &pe->r, dropp, n_drop, now, stored, &created));
+    if (!created) tkm_log(TKM_LOG_WARN, "signer", "request %s was prepared in the state already", it->request_id);
+    pe->r = *stored;
+    pthread_mutex_lock(&s->pend_mu);
+    for (size_t i = 0; i < n_drop; i++) pending_evict(s, drop[i], now);
+    if (!pending_find(s, it->request_id)) {
+        pe->next = s->pend;
+        s->pend = pe;
+        s->n_pend++;
+        pe = NULL;
+    }
+    *rec = *stored;
+    pthread_mutex_unlock(&s->pend_mu);
+out:
+    pthread_mutex_unlock(&s->pend_wr_mu);
+    free(pe);
+    free(stored);
+    free(drop);
+    free(dropp);
+    return rc;
+}
+
+typedef struct {
+    aux_task t; /* first: freed as one block */
+    tkm_intent intent;
+} prepare_task;
+
+/* Aux thread: record the prepared request, then answer with what approvers sign. */
+static void prepare_task_run(aux_task *at) {
+    prepare_task *t = (prepare_task *)at;
+    tkm_signer *s = at->s;
+    json_t *doc = NULL, *ij = NULL, *o = NULL;
+    tkm_store_pending *rec = malloc(sizeof *rec);
+    tkm_rc rc = rec ? prepare_record(s, &t->intent, rec) : TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) {
+        const tkm_intent *it = &rec->intent; /* as prepared (an earlier call's notAfter stands) */
+        uint64_t na = (uint64_t)it->not_after;
+        rc = tkm_approval_typed_data(&doc, s->instance_id, it, na);
+        if (tkm_ok(rc)) rc = tkm_intent_to_json(&ij, it, signer_policy(s));
+        if (tkm_ok(rc)) {
+            uint8_t d[32];
+            tkm_approval_digest(d, s->instance_id, it, na);
+            o = json_pack("{s:s,s:I,s:{s:s,s:o},s:o,s:o,s:{s:o,s:o,s:I},s:I}", "requestId", it->request_id,
+                          "notAfter", (json_int_t)na, "key", "label", it->key_label, "address", signer_addr(it->key),
+                          "intent", ij, "payloadHash", tkm_json_hex_new(it->payload_hash, 32), "approval", "typedData",
+                          doc, "digest", tkm_json_hex_new(d, 32), "expiresAt", (json_int_t)na, "approvals",
+                          (json_int_t)rec->n_approvals);
+            ij = doc = NULL;
+            if (!o) rc = TKM_RC(TKM_ERR_NOMEM);
+        }
+    }
+    json_decref(doc);
+    json_decref(ij);
+    free(rec);
+    if (tkm_failed(rc))
+        tkm_rpc_call_fail(at->call, rc);
+    else
+        tkm_rpc_call_result(at->call, o);
+    free(t);
+}
+
 /* teekm_prepare(tx | typedData | message hex, {requestId, notAfter, from}) */
 static void m_prepare(tkm_rpc_call *c, void *arg) {
     tkm_signer *s = arg;
-    json_t *p, *payload = NULL, *doc = NULL, *ij = NULL, *o = NULL;
+    json_t *p, *payload = NULL;
     size_t n;
     ext_opts x;
     built b;
@@ -557,67 +693,27 @@ static void m_prepare(tkm_rpc_call *c, void *arg) {
         tkm_err_detail_set("EIP-191 messages are off: the active policy has no allow rule with action sign_message");
         rc = TKM_RC(TKM_ERR_UNSUPPORTED);
     }
-    pending *pe = NULL;
-    if (tkm_ok(rc)) {
-        pthread_mutex_lock(&s->pend_mu);
-        pending *old = pending_find(s, b.intent.request_id);
-        if (old && memcmp(old->intent.payload_hash, b.intent.payload_hash, 32) != 0) {
-            tkm_err_detail_set("requestId %s is already prepared for another payload", b.intent.request_id);
-            rc = TKM_RC(TKM_ERR_REPLAY);
-        } else if (!old) {
-            /* make room: expired ones first, then refuse */
-            int64_t now = tkm_time_unix();
-            for (pending **pp = &s->pend; *pp;) {
-                if ((*pp)->not_after < now) {
-                    pending *d = *pp;
-                    *pp = d->next;
-                    free(d);
-                    s->n_pend--;
-                } else {
-                    pp = &(*pp)->next;
-                }
-            }
-            if (s->n_pend >= s->cfg.max_pending) {
-                tkm_err_detail_set("%zu requests are waiting for approvals", s->n_pend);
-                rc = TKM_RC(TKM_ERR_PENDING_FULL);
-            } else if (!(pe = calloc(1, sizeof *pe))) {
-                rc = TKM_RC(TKM_ERR_NOMEM);
-            } else {
-                pe->intent = b.intent;
-                pe->not_after = b.intent.not_after;
-                pe->created = now;
-                pe->next = s->pend;
-                s->pend = pe;
-                s->n_pend++;
-            }
-        } else {
-            pe = old;
-        }
-        int64_t na = pe ? pe->not_after : 0;
-        size_t napp = pe ? pe->n_approvals : 0;
-        pthread_mutex_unlock(&s->pend_mu);
-        if (tkm_ok(rc)) rc = tkm_approval_typed_data(&doc, s->instance_id, &b.intent, (uint64_t)na);
-        if (tkm_ok(rc)) rc = tkm_intent_to_json(&ij, &b.intent, signer_policy(s));
-        if (tkm_ok(rc)) {
-            uint8_t d[32];
-            tkm_approval_digest(d, s->instance_id, &b.intent, (uint64_t)na);
-            o = json_pack("{s:s,s:I,s:{s:s,s:o},s:o,s:o,s:{s:o,s:o,s:I},s:I}", "requestId", b.intent.request_id,
-                          "notAfter", (json_int_t)na, "key", "label", b.key.label, "address", signer_addr(b.key.addr),
-                          "intent", ij, "payloadHash", tkm_json_hex_new(b.intent.payload_hash, 32), "approval", "typedData",
-                          doc, "digest", tkm_json_hex_new(d, 32), "expiresAt", (json_int_t)na, "approvals",
-                          (json_int_t)napp);
-            ij = doc = NULL;
-            if (!o) rc = TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) { /* a record kept in the state must be signable within the policy's validity window */
+        int64_t now = tkm_time_unix();
+        uint64_t maxv = signer_policy(s)->max_validity_seconds;
+        if (b.intent.not_after < now || (uint64_t)(b.intent.not_after - now) > maxv) {
+            tkm_err_detail_set("notAfter %lld is not within now .. now + max_validity_seconds (%llu)",
+                               (long long)b.intent.not_after, (unsigned long long)maxv);
+            rc = TKM_RC(TKM_ERR_EXPIRED);
         }
     }
+    prepare_task *t = NULL;
+    if (tkm_ok(rc) && !(t = calloc(1, sizeof *t))) rc = TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) { /* the durable part runs on the aux thread: a commit must not hold up this loop */
+        t->t.fn = prepare_task_run;
+        t->t.call = c;
+        t->intent = b.intent;
+        rc = signer_aux(s, &t->t);
+        if (tkm_ok(rc)) t = NULL;
+    }
+    free(t);
     tkm_request_free(&b.req);
-    json_decref(doc);
-    json_decref(ij);
-    if (tkm_failed(rc)) {
-        tkm_rpc_call_fail(c, rc);
-        return;
-    }
-    tkm_rpc_call_result(c, o);
+    if (tkm_failed(rc)) tkm_rpc_call_fail(c, rc);
 }
 
 /* The groups of the active policy a signer belongs to. */
@@ -629,7 +725,60 @@ static json_t *groups_of(tkm_signer *s, const uint8_t addr[20]) {
     return a;
 }
 
-/* teekm_submitApproval(requestId, signature | {signature, expiresAt, signer}) */
+typedef struct {
+    aux_task t; /* first: freed as one block; t.arg = the request id */
+    json_t *approval; /* params[1] (a reference) */
+} approve_task;
+
+/* Aux thread: the engine checks the approval against the prepared request, commits and audits it; then memory. */
+static void approve_task_run(aux_task *at) {
+    approve_task *t = (approve_task *)at;
+    tkm_signer *s = at->s;
+    const char *rid = at->arg;
+    tkm_approval a, stored;
+    size_t count = 0;
+    tkm_rc rc = TKM_RC_OK;
+    pthread_mutex_lock(&s->pend_wr_mu); /* one writer at a time: the state first, then memory */
+    pthread_mutex_lock(&s->pend_mu);
+    pending *pe = pending_find(s, rid);
+    int64_t not_after = pe ? pe->r.intent.not_after : 0;
+    pthread_mutex_unlock(&s->pend_mu);
+    if (!pe) {
+        tkm_err_detail_set("no request %s is waiting for approvals (teekm_prepare it first)", rid);
+        rc = TKM_RC(TKM_ERR_NOT_FOUND);
+    }
+    if (tkm_ok(rc)) rc = tkm_approval_parse(&a, t->approval, "params[1]", (uint64_t)not_after);
+    if (tkm_ok(rc)) rc = tkm_engine_pending_approve(s->e, rid, &a, tkm_time_unix(), &stored, &count);
+    if (tkm_ok(rc)) { /* durable now: the memory view follows (a newer approval by the same signer replaces) */
+        pthread_mutex_lock(&s->pend_mu);
+        pe = pending_find(s, rid);
+        if (pe) {
+            size_t i = 0;
+            while (i < pe->r.n_approvals && memcmp(pe->r.approvals[i].signer, stored.signer, 20) != 0) i++;
+            if (i < TKM_APPROVALS_MAX) {
+                pe->r.approvals[i] = stored;
+                if (i == pe->r.n_approvals) pe->r.n_approvals++;
+            }
+        }
+        pthread_mutex_unlock(&s->pend_mu);
+    }
+    pthread_mutex_unlock(&s->pend_wr_mu);
+    json_t *o = NULL;
+    if (tkm_ok(rc)) {
+        o = json_pack("{s:s,s:o,s:o,s:I,s:I}", "requestId", rid, "signer", signer_addr(stored.signer), "groups",
+                      groups_of(s, stored.signer), "expiresAt", (json_int_t)stored.expires_at, "approvals",
+                      (json_int_t)count);
+        if (!o) rc = TKM_RC(TKM_ERR_NOMEM);
+    }
+    if (tkm_failed(rc))
+        tkm_rpc_call_fail(at->call, rc);
+    else
+        tkm_rpc_call_result(at->call, o);
+    json_decref(t->approval);
+    free(t);
+}
+
+/* teekm_submitApproval(requestId, signature | {signature, expiresAt, signer}): answered once durable */
 static void m_submit_approval(tkm_rpc_call *c, void *arg) {
     tkm_signer *s = arg;
     json_t *p;
@@ -638,66 +787,19 @@ static void m_submit_approval(tkm_rpc_call *c, void *arg) {
     json_t *rv = tkm_ok(rc) ? json_array_get(p, 0) : NULL;
     if (tkm_ok(rc) && (!json_is_string(rv) || !tkm_request_id_ok(json_string_value(rv), json_string_length(rv))))
         rc = bad_params("params[0]: a requestId%s", "");
-    if (tkm_failed(rc)) {
-        tkm_rpc_call_fail(c, rc);
-        return;
-    }
-    const char *rid = json_string_value(rv);
-    pthread_mutex_lock(&s->pend_mu);
-    pending *pe = pending_find(s, rid);
-    tkm_approval a;
-    uint8_t signer[20], digest[32];
-    size_t count = 0;
-    int dup = 0;
-    if (!pe) {
-        tkm_err_detail_set("no request %s is waiting for approvals (teekm_prepare it first)", rid);
-        rc = TKM_RC(TKM_ERR_NOT_FOUND);
-    }
-    if (tkm_ok(rc)) rc = tkm_approval_parse(&a, json_array_get(p, 1), "params[1]", (uint64_t)pe->not_after);
+    approve_task *t = tkm_ok(rc) ? calloc(1, sizeof *t) : NULL;
+    if (tkm_ok(rc) && !t) rc = TKM_RC(TKM_ERR_NOMEM);
     if (tkm_ok(rc)) {
-        tkm_approval_digest(digest, s->instance_id, &pe->intent, a.expires_at);
-        rc = tkm_approval_recover(signer, &a, digest);
-        if (tkm_failed(rc)) tkm_err_detail_set("the signature does not recover over this request's Approval");
+        t->t.fn = approve_task_run;
+        t->t.call = c;
+        snprintf(t->t.arg, sizeof t->t.arg, "%s", json_string_value(rv));
+        t->approval = json_incref(json_array_get(p, 1));
+        rc = signer_aux(s, &t->t);
+        if (tkm_failed(rc)) json_decref(t->approval);
+        else t = NULL;
     }
-    if (tkm_ok(rc)) {
-        const tkm_policy *pol = signer_policy(s);
-        int member = 0;
-        for (size_t i = 0; i < pol->n_groups && !member; i++) member = tkm_policy_set_has(&pol->groups[i], signer);
-        if (!member) {
-            char sa[TKM_ETH_ADDR_STR_LEN];
-            tkm_eth_address_checksum(sa, signer);
-            tkm_err_detail_set("%s is not a member of any approver group", sa);
-            rc = TKM_RC(TKM_ERR_NOT_APPROVER);
-        }
-    }
-    if (tkm_ok(rc)) {
-        for (size_t i = 0; i < pe->n_approvals; i++)
-            if (memcmp(pe->signers[i], signer, 20) == 0) {
-                pe->approvals[i] = a; /* a newer approval by the same signer replaces the old one */
-                dup = 1;
-            }
-        if (!dup && pe->n_approvals >= TKM_APPROVALS_MAX) {
-            tkm_err_detail_set("%d approvals collected already", TKM_APPROVALS_MAX);
-            rc = TKM_RC(TKM_ERR_LIMIT);
-        } else if (!dup) {
-            pe->approvals[pe->n_approvals] = a;
-            memcpy(pe->signers[pe->n_approvals], signer, 20);
-            pe->n_approvals++;
-        }
-        count = pe->n_approvals;
-    }
-    pthread_mutex_unlock(&s->pend_mu);
-    if (tkm_failed(rc)) {
-        tkm_rpc_call_fail(c, rc);
-        return;
-    }
-    json_t *o = json_pack("{s:s,s:o,s:o,s:I,s:I}", "requestId", rid, "signer", signer_addr(signer), "groups",
-                          groups_of(s, signer), "expiresAt", (json_int_t)a.expires_at, "approvals", (json_int_t)count);
-    if (!o) {
-        tkm_rpc_call_fail(c, TKM_RC(TKM_ERR_NOMEM));
-        return;
-    }
-    tkm_rpc_call_result(c, o);
+    free(t);
+    if (tkm_failed(rc)) tkm_rpc_call_fail(c, rc);
 }
 
 /* teekm_status(requestId): pending (with the approvals collected), decided (recent), recorded, or unknown. */
@@ -712,14 +814,14 @@ static void status_task(aux_task *t) {
     pending *pe = pending_find(s, t->arg);
     if (pe) {
         json_t *apps = json_array();
-        for (size_t i = 0; apps && i < pe->n_approvals; i++)
-            json_array_append_new(apps, json_pack("{s:o,s:o,s:I}", "signer", signer_addr(pe->signers[i]), "groups",
-                                                  groups_of(s, pe->signers[i]), "expiresAt",
-                                                  (json_int_t)pe->approvals[i].expires_at));
+        for (size_t i = 0; apps && i < pe->r.n_approvals; i++)
+            json_array_append_new(apps, json_pack("{s:o,s:o,s:I}", "signer", signer_addr(pe->r.approvals[i].signer),
+                                                  "groups", groups_of(s, pe->r.approvals[i].signer), "expiresAt",
+                                                  (json_int_t)pe->r.approvals[i].expires_at));
         json_t *ij = NULL;
-        if (tkm_failed(tkm_intent_to_json(&ij, &pe->intent, signer_policy(s)))) ij = json_null();
+        if (tkm_failed(tkm_intent_to_json(&ij, &pe->r.intent, signer_policy(s)))) ij = json_null();
         o = json_pack("{s:s,s:s,s:I,s:o,s:o}", "requestId", t->arg, "status", "pending", "notAfter",
-                      (json_int_t)pe->not_after, "intent", ij, "approvals", apps);
+                      (json_int_t)pe->r.intent.not_after, "intent", ij, "approvals", apps);
     }
     pthread_mutex_unlock(&s->pend_mu);
     if (!o && signer_outcome_get(s, t->arg, &oc)) {

@@ -203,6 +203,13 @@ typedef struct {
 
 /* A health check: OK when healthy. Runs on a loop thread: must be quick. */
 typedef tkm_rc (*tkm_api_health_fn)(void *arg);
+/*
+ * Health information: a JSON value shown in the /healthz body under its name,
+ * without bearing on the status (e.g. when something last succeeded). Returns
+ * a new reference, or NULL (then the name shows null). Runs on a loop thread:
+ * must be quick. The body is public: never put a secret in it.
+ */
+typedef json_t *(*tkm_api_health_info_fn)(void *arg);
 
 typedef struct tkm_api_server tkm_api_server;
 
@@ -214,6 +221,13 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_api_server_route(tkm_api_server *s, const tkm
 /* Register a /healthz check (before start); name is copied. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_api_server_health_check(tkm_api_server *s, const char *name,
                                                            tkm_api_health_fn fn, void *arg);
+/*
+ * Add health information to the /healthz body as the top-level field name
+ * (before start; name copied; not "status", "checks" or "failing": a caller
+ * bug). Returns: OK, TKM_ERR_EXISTS (name taken), TKM_ERR_NOMEM.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_api_server_health_info(tkm_api_server *s, const char *name,
+                                                          tkm_api_health_info_fn fn, void *arg);
 /* Bind and start the loop threads. Returns: OK, TKM_ERR_LISTEN, TKM_ERR_NOMEM. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_api_server_start(tkm_api_server *s);
 /* The bound port (after start). */

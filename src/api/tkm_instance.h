@@ -18,6 +18,8 @@
  *   client-ca.crt       the local client CA (its private key is not kept)
  *   client/operator.crt, client/operator.key (0600)
  *                       the operator's client certificate: all roles
+ * A verifier given to a seal-keyed instance (init, open) is for registration
+ * only: nothing about it is recorded, it is given at every start.
  * Everything secret is sealed under keys derived from the instance's root key
  * (state key, signing keys, audit key) or never written (the TLS key is made
  * at every start inside the TEE). The root is the platform seal key, or — on
@@ -79,7 +81,8 @@ typedef struct {
     int fast_unsafe;              /* tests and benchmarks only: SQLite synchronous=NORMAL */
     const char *state_key;        /* NULL/"auto": the seal key if the platform has one, else the verifier;
                                      "seal"; "verifier" (recorded in instance.json, fixed for the instance) */
-    const char *verifier_url;     /* teekm-verifier base URL (https://…), recorded; only with the verifier source */
+    const char *verifier_url;     /* teekm-verifier base URL (https://…). With the verifier source: the key's
+                                     source, recorded. With the seal source: registration only, not recorded */
     const char *verifier_ca;      /* PEM file the verifier's TLS certificate must chain to (not recorded) */
     unsigned verifier_retries;    /* extra attempts while the verifier is unreachable (backoff 1 s, doubling) */
     int remote_counter;           /* 1: every commit also advances the verifier's monotonic counter (recorded) */
@@ -88,10 +91,14 @@ typedef struct {
 /*
  * Create an instance in o->dir. Refuses a directory that holds one
  * (TKM_ERR_EXISTS) without touching it; on any failure removes what it made.
+ * With a verifier (URL and CA, any state-key source) the new instance
+ * registers its full claims; for a seal-keyed instance a failed registration
+ * is a logged warning, not a failure (registered: false).
  * Out: *out, the JSON object `teekm init` prints: instanceId, platform,
  * dataDir, keys (label → address), auditAddress, policyHash, policyVersion,
  * client {cert, key, ca, clientCa} (absolute paths; ca = the RA-TLS
- * certificate file to verify the server with).
+ * certificate file to verify the server with), stateKey, and with a verifier
+ * verifier (URL), registered (bool), registrationError (error name, when not).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o);
 
@@ -108,9 +115,10 @@ typedef struct {
     size_t max_batch;             /* engine group-commit size (0 = 256) */
     int fast_unsafe;
     const char *state_key;        /* NULL/"auto" = as recorded; else must be the recorded source (never switched) */
-    const char *verifier_url;     /* NULL = the URL recorded at init; only for a verifier-sourced instance */
-    const char *verifier_ca;      /* required for a verifier-sourced instance */
-    unsigned verifier_retries;
+    const char *verifier_url;     /* verifier source: NULL = the URL recorded at init. Seal source: NULL = no
+                                     registration; else register with it (then verifier_ca is required) */
+    const char *verifier_ca;      /* required for a verifier-sourced instance and with verifier_url */
+    unsigned verifier_retries;    /* verifier source only: extra attempts at start (seal source: one attempt) */
     int remote_counter;           /* 1: switch the remote counter on (recorded; a recorded one is never off) */
 } tkm_instance_open_opts;
 
@@ -120,7 +128,11 @@ typedef struct {
  * the RA-TLS certificate over fresh evidence (key made now, inside the TEE),
  * write DIR/tls.crt, raise the high-water mark, audit attestation_produced.
  * With the verifier source, first the key release (nonce, evidence, attest,
- * open) and after the certificate a registration of the full claims.
+ * open) and after the certificate a registration of the full claims, both
+ * required. With the seal source and a verifier_url, after the certificate one
+ * registration attempt: its failure is logged as a warning and kept
+ * (tkm_instance_registration_info); the open still succeeds, because the state
+ * does not depend on the verifier (the caller retries: tkm_registrar.h).
  * Returns: OK; TKM_ERR_STORE_BUSY (another process holds the directory);
  * TKM_ERR_NOT_FOUND (no instance); TKM_ERR_STORE_TAMPER (instance.json
  * edited, or a key released by another verifier); TKM_ERR_STORE_ROLLBACK /
@@ -161,10 +173,13 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_attest(tkm_instance *in, const uint8
                                                    json_t **out);
 /*
  * Register the current claims with teekm-verifier again (new nonce, fresh
- * evidence; the protocol of docs/verifier.md, with the start's retries), so
- * the registration does not go stale. Only for an instance whose state key
- * comes from the verifier (tkm_instance_has_verifier); CONFIG otherwise.
- * Returns what the registration returns (NETWORK, TLS, APPRAISAL, …).
+ * evidence; the protocol of docs/verifier.md), so the registry shows the
+ * current keys and policy and the registration does not go stale. One
+ * attempt, no retries and no sleeping (tkm_registrar.h retries with backoff).
+ * For any instance with a verifier (tkm_instance_has_verifier: its state key's
+ * source, or one given at open); CONFIG otherwise.
+ * Returns what the registration returns (NETWORK, TIMEOUT, TLS, HTTP_STATUS,
+ * APPRAISAL, …); the outcome is kept for tkm_instance_registration_info.
  * Thread-safety: as tkm_instance_attest (may run beside the service).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_reattest(tkm_instance *in) TKM_NONNULL(1);
@@ -193,8 +208,35 @@ TKM_API int64_t tkm_instance_time(tkm_instance *in, const tkm_policy *p) TKM_NON
 /* 1 when every commit also advances teekm-verifier's counter (instance.json "remoteCounter"). */
 TKM_API int tkm_instance_remote_counter(const tkm_instance *in) TKM_NONNULL(1);
 TKM_API int tkm_instance_has_verifier(const tkm_instance *in) TKM_NONNULL(1);
-/* The attested key set follows key events (call after the engine committed them). */
+
+/* The outcome of the registrations made through the instance (open, init, tkm_instance_reattest). */
+typedef struct {
+    int64_t last_ok;      /* Unix time of the last successful registration; 0 = none since open */
+    int64_t last_attempt; /* Unix time of the last attempt; 0 = none */
+    tkm_err last_err;     /* the last attempt's outcome; TKM_OK when it succeeded or none was made */
+} tkm_instance_reg_info;
+/* Out: *out. Thread-safe; quick (a mutex that no registration holds while it runs). */
+TKM_API void tkm_instance_registration_info(const tkm_instance *in, tkm_instance_reg_info *out) TKM_NONNULL(1, 2);
+
+/*
+ * The attested key set follows key events (call after the engine committed
+ * them). Each change (a key added, a key of the set removed) is reported to
+ * the change hook.
+ */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_key_added(tkm_instance *in, const uint8_t pub[65]);
 TKM_API void tkm_instance_key_removed(tkm_instance *in, const uint8_t addr[20]);
+/* Report another change of the claims (a policy activated: call after the engine committed it). */
+TKM_API void tkm_instance_claims_changed(tkm_instance *in) TKM_NONNULL(1);
+/*
+ * The change hook: fn(arg) is called after each change of the claims
+ * (tkm_instance_key_added / _removed / tkm_instance_claims_changed), on the
+ * caller's thread and under the instance's lock — it must be quick and must
+ * not call back into the instance (tkm_registrar_wake only signals). NULL
+ * removes it; setting or removing waits for a call in progress, so after
+ * tkm_instance_on_change(in, NULL, NULL) returns, fn is not running and will
+ * not be called. One hook at a time.
+ */
+typedef void (*tkm_instance_change_fn)(void *arg);
+TKM_API void tkm_instance_on_change(tkm_instance *in, tkm_instance_change_fn fn, void *arg) TKM_NONNULL(1);
 
 #endif

@@ -40,7 +40,7 @@ typedef struct {
     tkm_instance *instance;     /* borrowed; outlives the signer */
     unsigned default_validity;  /* notAfter when a request gives none: now + this (0 = 300 s), capped by the policy */
     size_t max_queue;           /* jobs waiting for a commit before new ones are refused (0 = 65536) */
-    size_t max_pending;         /* requests prepared for approvals kept in memory (0 = 1024) */
+    size_t max_pending;         /* unexpired requests prepared for approvals (state + memory; 0 = 1024) */
     size_t batch;               /* jobs per commit (0 = 256) */
     unsigned insecure_roles;    /* the roles of plain-HTTP loopback callers (teekmd --insecure-http) */
     const char *log_level_file; /* SIGHUP: read the log level from here when set (first line) */

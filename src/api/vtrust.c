@@ -24,6 +24,9 @@ struct api_vtrust {
     tkm_engine *engine;
     int remote;
     int freeze;                /* no trusted time yet: hold the clock at the state's largest time seen */
+    _Atomic int started;       /* api_vtrust_start succeeded (else the schedule tries again) */
+    uint8_t pin[20];           /* the signer pinned (recorded, or learned at a start) */
+    int has_pin;
     _Atomic int host_off;      /* the host clock is off by more than the skew (last refresh) */
     _Atomic int64_t host_offset; /* host − trusted at the last refresh */
     pthread_mutex_t refresh_mu; /* one refresh at a time (the start's and the schedule's) */
@@ -176,6 +179,8 @@ tkm_rc api_vtrust_start(api_vtrust *vt, tkm_engine *e, uint64_t open_version, co
                         uint8_t learned[20], int *is_learned) {
     TKM_ARG_CHECK(e && learned && is_learned);
     *is_learned = 0;
+    vt->engine = e;
+    if (!recorded && vt->has_pin) recorded = vt->pin; /* learned at an earlier attempt of this process */
     if (recorded) {
         memcpy(learned, recorded, 20);
     } else {
@@ -187,7 +192,8 @@ tkm_rc api_vtrust_start(api_vtrust *vt, tkm_engine *e, uint64_t open_version, co
         tkm_log(TKM_LOG_INFO, "teekmd", "pinned teekm-verifier's signer %s (recorded in instance.json)", a);
     }
     tkm_vcounter_pin(vt->vc, learned);
-    vt->engine = e;
+    memcpy(vt->pin, learned, 20);
+    vt->has_pin = 1;
     tkm_vcounter_attach(vt->vc, sign_request, e, vt->clock);
     if (vt->remote) {
         uint64_t v, seq;
@@ -197,6 +203,7 @@ tkm_rc api_vtrust_start(api_vtrust *vt, tkm_engine *e, uint64_t open_version, co
                 (unsigned long long)v);
     }
     TKM_TRY(refresh(vt, 1));
+    atomic_store(&vt->started, 1);
     return TKM_RC_OK;
 }
 
@@ -296,6 +303,19 @@ static void *schedule_main(void *arg) {
             if (tkm_failed(rc))
                 tkm_log(TKM_LOG_WARN, "teekmd", "registration with teekm-verifier failed: %s (%s)",
                         tkm_err_name(rc.code), tkm_err_detail());
+        }
+        if (!atomic_load(&vt->started)) {
+            /* a seal-keyed instance that got no trusted time at start (never one with the remote counter) */
+            uint8_t s[20];
+            int learned = 0;
+            tkm_rc rc = api_vtrust_start(vt, vt->engine, 0, NULL, s, &learned);
+            if (tkm_failed(rc))
+                tkm_log(TKM_LOG_WARN, "teekmd", "still no trusted time from teekm-verifier: %s (%s)",
+                        tkm_err_name(rc.code), tkm_err_detail());
+            else
+                tkm_log(TKM_LOG_INFO, "teekmd", "trusted time from teekm-verifier%s", learned ? " (its signer is "
+                        "recorded in instance.json at the next start)" : "");
+            continue;
         }
         tkm_rc rc = tkm_engine_counter_catch_up(vt->engine);
         if (tkm_failed(rc))

@@ -48,51 +48,9 @@ tkm_rc attest_crl_from_der(X509_CRL **out, const uint8_t *der, size_t len) {
     return TKM_RC_OK;
 }
 
-/* ---- strict PEM chain ---- */
-
-static const char PEM_BEGIN[] = "-----BEGIN CERTIFICATE-----";
-static const char PEM_END[] = "-----END CERTIFICATE-----";
+/* ---- strict PEM ---- */
 
 static int pem_ws(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-static int b64v(uint8_t c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Decode base64 with embedded line breaks into out (cap bytes). Returns decoded length or -1. */
-static long b64_decode(uint8_t *out, size_t cap, const uint8_t *in, size_t n) {
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0, nd = 0, pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = in[i];
-        if (c == '\n' || c == '\r') continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad) return -1; /* data after padding */
-        int v = b64v(c);
-        if (v < 0) return -1;
-        nd++;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= cap) return -1;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-        acc &= 0xffffu;
-    }
-    if (nd % 4 == 1 || pad != (4 - nd % 4) % 4) return -1;
-    if (bits && (acc & ((1u << bits) - 1))) return -1; /* non-canonical trailing bits */
-    return (long)o;
-}
 
 /*
  * One PEM block at *pos (leading whitespace skipped): "-----BEGIN CERTIFICATE-----"
@@ -134,18 +92,15 @@ tkm_rc attest_pem_next(const uint8_t *pem, size_t len, size_t *pos, int *kind, u
         tkm_err_detail_set("PEM: block at offset %zu without its END line", start);
         TKM_ENSURE(0, TKM_ERR_X509);
     }
-    size_t cap = (end - start) / 4 * 3 + 3;
-    uint8_t *d = malloc(cap);
-    if (!d) return TKM_RC(TKM_ERR_NOMEM);
-    long dl = b64_decode(d, cap, pem + start, end - start);
-    if (dl <= 0) {
-        free(d);
+    uint8_t *d = NULL;
+    size_t dl = 0;
+    if (tkm_failed(tkm_b64_decode_alloc(&d, &dl, (const char *)pem + start, end - start, TKM_B64_SKIP_WS))) {
         tkm_err_detail_set("PEM: bad base64 in the block at offset %zu", start);
         TKM_ENSURE(0, TKM_ERR_X509);
     }
     *kind = labels[l].kind;
     *der = d;
-    *der_len = (size_t)dl;
+    *der_len = dl;
     *pos = end + el;
     return TKM_RC_OK;
 }
@@ -155,50 +110,30 @@ tkm_rc attest_pem_chain_parse(STACK_OF(X509) **out, const uint8_t *pem, size_t l
     tkm_rc rc = TKM_RC(TKM_ERR_X509);
     STACK_OF(X509) *sk = sk_X509_new_null();
     uint8_t *der = NULL;
+    size_t der_len = 0, pos = 0;
     if (!sk) return TKM_RC(TKM_ERR_NOMEM);
-    size_t i = 0;
     /* one optional trailing NUL (Intel QEs append it) */
     if (len > 0 && pem[len - 1] == 0) len--;
     for (;;) {
-        while (i < len && pem_ws(pem[i])) i++;
-        if (i == len) break;
-        size_t bl = sizeof PEM_BEGIN - 1, el = sizeof PEM_END - 1;
-        if (len - i < bl || memcmp(pem + i, PEM_BEGIN, bl) != 0) {
-            tkm_err_detail_set("PEM chain: unexpected text at offset %zu", i);
-            TKM_GOTO(rc, TKM_ERR_X509);
-        }
-        i += bl;
-        size_t start = i, end = 0;
-        for (size_t j = i; j + el <= len; j++)
-            if (pem[j] == '-' && memcmp(pem + j, PEM_END, el) == 0) {
-                end = j;
-                break;
-            }
-        if (!end) {
-            tkm_err_detail_set("PEM chain: certificate without END line");
+        int kind;
+        TKM_CHECK_GOTO(rc, attest_pem_next(pem, len, &pos, &kind, &der, &der_len));
+        if (kind == ATTEST_PEM_NONE) break;
+        if (kind != ATTEST_PEM_CERT) {
+            tkm_err_detail_set("PEM chain: a block that is not a certificate");
             TKM_GOTO(rc, TKM_ERR_X509);
         }
         if (sk_X509_num(sk) >= max) {
             tkm_err_detail_set("PEM chain: more than %d certificates", max);
             TKM_GOTO(rc, TKM_ERR_X509);
         }
-        size_t cap = (end - start) / 4 * 3 + 3;
-        der = malloc(cap);
-        if (!der) TKM_GOTO(rc, TKM_ERR_NOMEM);
-        long dl = b64_decode(der, cap, pem + start, end - start);
-        if (dl <= 0) {
-            tkm_err_detail_set("PEM chain: bad base64 in certificate %d", sk_X509_num(sk) + 1);
-            TKM_GOTO(rc, TKM_ERR_X509);
-        }
         X509 *c;
-        TKM_CHECK_GOTO(rc, attest_x509_from_der(&c, der, (size_t)dl));
+        TKM_CHECK_GOTO(rc, attest_x509_from_der(&c, der, der_len));
         free(der);
         der = NULL;
         if (!sk_X509_push(sk, c)) {
             X509_free(c);
             TKM_GOTO(rc, TKM_ERR_NOMEM);
         }
-        i = end + el;
     }
     if (sk_X509_num(sk) == 0) {
         tkm_err_detail_set("PEM chain: no certificate");

@@ -429,6 +429,8 @@ static tkm_rc decide_one(tkm_engine *e, const tkm_sign_request *req, tkm_sign_re
         TKM_TRY(tkm_store_record_allowed(e->store, &it, d, e->policy->version, asset, res->has_sig ? res->sig : NULL,
                                          res->has_sig ? TKM_SECP_SIG_LEN : 0));
     }
+    /* the approvals collected for it are spent: the prepared record goes in this same commit */
+    if (d->allow && req->drop_pending) TKM_TRY(tkm_store_pending_delete(e->store, it.request_id, NULL));
     return audit_decision(e, &it, d, &res->audit_seq);
 }
 
@@ -494,6 +496,19 @@ tkm_rc tkm_engine_sign_batch(tkm_engine *e, const tkm_sign_request *reqs, tkm_si
     leave(e);
     for (size_t i = 0; i < n; i++) rcs[i] = js[i].rc;
     return js[0].rc;
+}
+
+/* Commit the open transaction with its queued audit records when rc is OK; roll both back otherwise. */
+static tkm_rc finish_txn(tkm_engine *e, tkm_rc rc) {
+    if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
+    if (tkm_ok(rc)) {
+        rc = tkm_store_commit(e->store);
+        note_store(e);
+        return rc;
+    }
+    tkm_audit_discard(e->audit);
+    tkm_store_rollback(e->store);
+    return rc;
 }
 
 /* One audited event in its own commit (inside the exclusive section). */
@@ -571,7 +586,10 @@ static tkm_rc load_active_policy(tkm_engine *e) {
     return rc;
 }
 
-static tkm_rc state_opened(tkm_engine *e, int64_t now) {
+static tkm_rc prune_expired(tkm_engine *e, int64_t now);
+
+/* state_opened, in the commit that also drops what expired while the service was down. */
+static tkm_rc state_opened(tkm_engine *e, int64_t host_now) {
     json_t *b = json_object();
     TKM_ENSURE(b, TKM_ERR_NOMEM);
     int err = 0;
@@ -579,7 +597,13 @@ static tkm_rc state_opened(tkm_engine *e, int64_t now) {
     jset(b, "stateVersion", json_integer((json_int_t)tkm_store_version(e->store)), &err);
     jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
     jset(b, "teekm", json_string(TKM_VERSION), &err);
-    tkm_rc rc = err ? TKM_RC(TKM_ERR_NOMEM) : audit_alone(e, TKM_AUDIT_STATE_OPENED, b, now, NULL);
+    tkm_rc rc = err ? TKM_RC(TKM_ERR_NOMEM) : tkm_store_begin(e->store);
+    if (tkm_ok(rc)) {
+        int64_t now = tkm_store_observe_time(e->store, host_now);
+        rc = prune_expired(e, now);
+        if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_STATE_OPENED, b, NULL);
+        rc = finish_txn(e, rc);
+    }
     json_decref(b);
     return rc;
 }
@@ -716,6 +740,8 @@ static tkm_rc mark_used(tkm_engine *e, const tkm_approval_check *c, size_t n, co
     return TKM_RC_OK;
 }
 
+static tkm_rc proposals_drop_upto(tkm_engine *e, uint64_t version);
+
 tkm_rc tkm_engine_policy_activate(tkm_engine *e, const uint8_t *json, size_t len, const tkm_approval *a, size_t n,
                                   int64_t host_now, int allow_unapproved) {
     TKM_ARG_CHECK(n <= TKM_APPROVALS_MAX && (a || !n));
@@ -745,6 +771,7 @@ tkm_rc tkm_engine_policy_activate(tkm_engine *e, const uint8_t *json, size_t len
     char ctx[64];
     snprintf(ctx, sizeof ctx, "policy v%llu", (unsigned long long)np->version);
     rc = tkm_store_policy_put(e->store, np, now);
+    if (tkm_ok(rc)) rc = proposals_drop_upto(e, np->version);
     if (tkm_ok(rc)) rc = mark_used(e, checks, n, ctx);
     if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_POLICY_ACTIVATED, b, NULL);
     if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
@@ -876,6 +903,480 @@ out:
     leave(e);
     json_decref(b);
     tkm_secret_free(newkey);
+    return rc;
+}
+
+/* ---- requests prepared for approvals, policy proposals ---- */
+
+/* 0x r ‖ s ‖ v with v = 27/28 (what wallets and ethers.recoverAddress take) */
+static json_t *sig_json(const uint8_t sig[65]) {
+    uint8_t v[65];
+    memcpy(v, sig, 65);
+    v[64] = (uint8_t)(27 + (sig[64] & 1));
+    return tkm_json_hex_new(v, 65);
+}
+
+/* A uint64 as a JSON integer, or as a decimal string above 2^53 - 1 (where many readers lose precision). */
+static json_t *ju64(uint64_t v) {
+    if (v <= 9007199254740991ULL) return json_integer((json_int_t)v);
+    char d[24];
+    snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+    return json_string(d);
+}
+
+/* The names of the active policy's approver groups holding a. */
+static json_t *groups_json(const tkm_policy *p, const uint8_t a[20], size_t *n) {
+    json_t *g = json_array();
+    *n = 0;
+    for (size_t i = 0; g && i < p->n_groups; i++)
+        if (tkm_policy_set_has(&p->groups[i], a)) {
+            if (json_array_append_new(g, json_string(p->groups[i].name)) != 0) {
+                json_decref(g);
+                return NULL;
+            }
+            (*n)++;
+        }
+    return g;
+}
+
+static tkm_rc not_expired(const tkm_approval *a, int64_t now) {
+    if (now >= 0 && a->expires_at < (uint64_t)now) {
+        tkm_err_detail_set("the approval expired at %llu (now %lld)", (unsigned long long)a->expires_at, (long long)now);
+        TKM_ENSURE(0, TKM_ERR_EXPIRED);
+    }
+    return TKM_RC_OK;
+}
+
+/* Add a (signer set) to a[0..*n), replacing an earlier one by the same signer. Out: *at. */
+static tkm_rc approval_merge(tkm_approval *list, size_t *n, const tkm_approval *a, size_t *at) {
+    size_t i = 0;
+    while (i < *n && memcmp(list[i].signer, a->signer, 20) != 0) i++;
+    if (i == *n && *n >= TKM_APPROVALS_MAX) {
+        tkm_err_detail_set("%d approvals collected already", TKM_APPROVALS_MAX);
+        TKM_ENSURE(0, TKM_ERR_LIMIT);
+    }
+    list[i] = *a;
+    if (i == *n) (*n)++;
+    *at = i;
+    return TKM_RC_OK;
+}
+
+/* Keep the approvals that have not expired. Returns: 1 when some were dropped. */
+static int approvals_keep_unexpired(tkm_approval *a, size_t *n, int64_t now) {
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (now < 0 || a[i].expires_at >= (uint64_t)now) a[k++] = a[i];
+    int dropped = k != *n;
+    *n = k;
+    return dropped;
+}
+
+/* A growing list of keys (request ids or policy hashes) collected during a scan. */
+typedef struct {
+    char (*ids)[TKM_REQUEST_ID_MAX + 1];
+    size_t n, cap;
+    int nomem;
+} id_list;
+
+static void id_push(id_list *l, const void *k, size_t kn) {
+    if (l->nomem) return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        void *ni = realloc(l->ids, cap * sizeof *l->ids);
+        if (!ni) {
+            l->nomem = 1;
+            return;
+        }
+        l->ids = ni;
+        l->cap = cap;
+    }
+    memset(l->ids[l->n], 0, sizeof l->ids[0]);
+    memcpy(l->ids[l->n++], k, kn);
+}
+
+typedef struct {
+    int64_t now;
+    uint64_t active;
+    id_list del, trim;
+} prune_ctx;
+
+static int prune_pending_fn(void *ctx, const tkm_store_pending *p) {
+    prune_ctx *c = ctx;
+    if (p->intent.not_after < c->now) {
+        id_push(&c->del, p->intent.request_id, strlen(p->intent.request_id));
+        return 0;
+    }
+    for (size_t i = 0; i < p->n_approvals; i++)
+        if (p->approvals[i].expires_at < (uint64_t)c->now) {
+            id_push(&c->trim, p->intent.request_id, strlen(p->intent.request_id));
+            break;
+        }
+    return 0;
+}
+
+static int prune_proposal_fn(void *ctx, const tkm_store_proposal *p) {
+    prune_ctx *c = ctx;
+    if (p->expires_at < (uint64_t)c->now || p->version <= c->active) {
+        id_push(&c->del, p->hash, 32);
+        return 0;
+    }
+    for (size_t i = 0; i < p->n_approvals; i++)
+        if (p->approvals[i].expires_at < (uint64_t)c->now) {
+            id_push(&c->trim, p->hash, 32);
+            break;
+        }
+    return 0;
+}
+
+/*
+ * Inside a transaction, at open: delete prepared requests past notAfter and
+ * proposals past expiresAt or at/below the active version; drop the expired
+ * approvals of the others.
+ */
+static tkm_rc prune_expired(tkm_engine *e, int64_t now) {
+    prune_ctx c;
+    tkm_store_pending *p = NULL;
+    tkm_store_proposal q;
+    memset(&c, 0, sizeof c);
+    memset(&q, 0, sizeof q);
+    c.now = now < 0 ? 0 : now;
+    c.active = e->policy->version;
+    tkm_rc rc = tkm_store_pending_scan(e->store, prune_pending_fn, &c);
+    if (tkm_ok(rc) && (c.del.nomem || c.trim.nomem)) rc = TKM_RC(TKM_ERR_NOMEM);
+    for (size_t i = 0; tkm_ok(rc) && i < c.del.n; i++) rc = tkm_store_pending_delete(e->store, c.del.ids[i], NULL);
+    if (tkm_ok(rc) && c.trim.n && !(p = malloc(sizeof *p))) rc = TKM_RC(TKM_ERR_NOMEM);
+    for (size_t i = 0; tkm_ok(rc) && i < c.trim.n; i++) {
+        int found = 0;
+        rc = tkm_store_pending_get(e->store, c.trim.ids[i], &found, p);
+        if (tkm_ok(rc) && found && approvals_keep_unexpired(p->approvals, &p->n_approvals, c.now))
+            rc = tkm_store_pending_put(e->store, p);
+    }
+    size_t n_req = c.del.n;
+    c.del.n = c.trim.n = 0;
+    if (tkm_ok(rc)) rc = tkm_store_proposal_scan(e->store, prune_proposal_fn, &c);
+    if (tkm_ok(rc) && (c.del.nomem || c.trim.nomem)) rc = TKM_RC(TKM_ERR_NOMEM);
+    for (size_t i = 0; tkm_ok(rc) && i < c.del.n; i++)
+        rc = tkm_store_proposal_delete(e->store, (const uint8_t *)c.del.ids[i], NULL);
+    for (size_t i = 0; tkm_ok(rc) && i < c.trim.n; i++) {
+        int found = 0;
+        rc = tkm_store_proposal_get(e->store, (const uint8_t *)c.trim.ids[i], &found, &q);
+        if (tkm_ok(rc) && found && approvals_keep_unexpired(q.approvals, &q.n_approvals, c.now))
+            rc = tkm_store_proposal_put(e->store, &q);
+        free(q.doc);
+        q.doc = NULL;
+    }
+    if (tkm_ok(rc) && (n_req || c.del.n))
+        tkm_log(TKM_LOG_INFO, "engine", "dropped %zu expired prepared request(s) and %zu stale proposal(s)", n_req,
+                c.del.n);
+    free(p);
+    free(c.del.ids);
+    free(c.trim.ids);
+    return rc;
+}
+
+static int drop_upto_fn(void *ctx, const tkm_store_proposal *p) {
+    prune_ctx *c = ctx;
+    if (p->version <= c->active) id_push(&c->del, p->hash, 32);
+    return 0;
+}
+
+/* Inside the activation's transaction: proposals at or below the new version can never activate. */
+static tkm_rc proposals_drop_upto(tkm_engine *e, uint64_t version) {
+    prune_ctx c;
+    memset(&c, 0, sizeof c);
+    c.active = version;
+    tkm_rc rc = tkm_store_proposal_scan(e->store, drop_upto_fn, &c);
+    if (tkm_ok(rc) && c.del.nomem) rc = TKM_RC(TKM_ERR_NOMEM);
+    for (size_t i = 0; tkm_ok(rc) && i < c.del.n; i++)
+        rc = tkm_store_proposal_delete(e->store, (const uint8_t *)c.del.ids[i], NULL);
+    free(c.del.ids);
+    return rc;
+}
+
+tkm_rc tkm_engine_pending_create(tkm_engine *e, const tkm_store_pending *p, const char *const *drop, size_t n_drop,
+                                 int64_t host_now, tkm_store_pending *out, int *created) {
+    *created = 0;
+    memset(out, 0, sizeof *out);
+    TKM_ARG_CHECK(p && p != out && p->n_approvals == 0 && (drop || !n_drop));
+    tkm_store_pending *old = malloc(sizeof *old);
+    TKM_ENSURE(old, TKM_ERR_NOMEM);
+    json_t *b = NULL, *ij = NULL;
+    int found = 0, err = 0;
+    tkm_rc rc;
+    enter(e);
+    TKM_CHECK_GOTO(rc, tkm_intent_to_json(&ij, &p->intent, e->policy));
+    b = json_object();
+    if (!b) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    jset(b, "requestId", json_string(p->intent.request_id), &err);
+    jset(b, "key", json_string(p->intent.key_label), &err);
+    jset(b, "keyAddress", jaddr(p->intent.key), &err);
+    jset(b, "payloadHash", tkm_json_hex_new(p->intent.payload_hash, 32), &err);
+    jset(b, "notAfter", json_integer((json_int_t)p->intent.not_after), &err);
+    jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+    jset(b, "intent", ij, &err);
+    ij = NULL;
+    if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    int64_t now = tkm_store_observe_time(e->store, host_now);
+    rc = TKM_RC_OK;
+    for (size_t i = 0; tkm_ok(rc) && i < n_drop; i++) rc = tkm_store_pending_delete(e->store, drop[i], NULL);
+    if (tkm_ok(rc)) rc = tkm_store_pending_get(e->store, p->intent.request_id, &found, old);
+    if (tkm_ok(rc) && found) {
+        /* prepared already (the caller's view was behind): nothing to write */
+        if (memcmp(old->intent.key, p->intent.key, 20) != 0 ||
+            memcmp(old->intent.payload_hash, p->intent.payload_hash, 32) != 0) {
+            tkm_err_detail_set("requestId %s is already prepared for another payload", p->intent.request_id);
+            rc = TKM_RC(TKM_ERR_REPLAY);
+        } else {
+            *out = *old;
+        }
+        tkm_audit_discard(e->audit);
+        tkm_store_rollback(e->store);
+        goto out;
+    }
+    if (tkm_ok(rc)) rc = tkm_store_pending_put(e->store, p);
+    if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_REQUEST_PREPARED, b, NULL);
+    rc = finish_txn(e, rc);
+    if (tkm_ok(rc)) {
+        *out = *p;
+        *created = 1;
+    }
+out:
+    leave(e);
+    json_decref(b);
+    json_decref(ij);
+    free(old);
+    return rc;
+}
+
+/*
+ * The approval_received body. subject: "request" (fields of the prepared
+ * request in req) or "policy" (fields of the proposal in prop).
+ */
+static json_t *approval_body(const tkm_engine *e, const tkm_store_pending *req, const tkm_store_proposal *prop,
+                             const tkm_approval *a, const uint8_t digest[32], json_t *groups, size_t count) {
+    json_t *b = json_object();
+    int err = !b;
+    if (!err && req) {
+        jset(b, "subject", json_string("request"), &err);
+        jset(b, "requestId", json_string(req->intent.request_id), &err);
+        jset(b, "key", json_string(req->intent.key_label), &err);
+        jset(b, "keyAddress", jaddr(req->intent.key), &err);
+        jset(b, "payloadHash", tkm_json_hex_new(req->intent.payload_hash, 32), &err);
+        jset(b, "notAfter", json_integer((json_int_t)req->intent.not_after), &err);
+    } else if (!err) {
+        jset(b, "subject", json_string("policy"), &err);
+        jset(b, "version", json_integer((json_int_t)prop->version), &err);
+        jset(b, "hash", tkm_json_hex_new(prop->hash, 32), &err);
+        jset(b, "previousVersion", json_integer((json_int_t)prop->prev_version), &err);
+        jset(b, "previousHash", tkm_json_hex_new(prop->prev_hash, 32), &err);
+    }
+    if (!err) {
+        jset(b, "signer", jaddr(a->signer), &err);
+        jset(b, "groups", groups, &err);
+        groups = NULL;
+        jset(b, "expiresAt", ju64(a->expires_at), &err);
+        jset(b, "digest", tkm_json_hex_new(digest, 32), &err);
+        jset(b, "signature", sig_json(a->sig), &err);
+        jset(b, "approvals", json_integer((json_int_t)count), &err);
+        jset(b, "policyVersion", json_integer((json_int_t)e->policy->version), &err);
+    }
+    json_decref(groups);
+    if (err) {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}
+
+tkm_rc tkm_engine_pending_approve(tkm_engine *e, const char *request_id, const tkm_approval *a, int64_t host_now,
+                                  tkm_approval *stored, size_t *count) {
+    memset(stored, 0, sizeof *stored);
+    *count = 0;
+    TKM_ARG_CHECK(request_id && a);
+    tkm_store_pending *p = malloc(sizeof *p);
+    TKM_ENSURE(p, TKM_ERR_NOMEM);
+    json_t *b = NULL, *g = NULL;
+    uint8_t digest[32];
+    tkm_approval x = *a;
+    size_t at = 0, ng = 0;
+    int found = 0;
+    tkm_rc rc;
+    enter(e);
+    TKM_CHECK_GOTO(rc, tkm_store_pending_get(e->store, request_id, &found, p));
+    if (!found) {
+        tkm_err_detail_set("no request %s is waiting for approvals (teekm_prepare it first)", request_id);
+        TKM_GOTO(rc, TKM_ERR_NOT_FOUND);
+    }
+    int64_t now = tkm_store_max_time(e->store) > host_now ? tkm_store_max_time(e->store) : host_now;
+    TKM_CHECK_GOTO(rc, not_expired(a, now));
+    tkm_approval_digest(digest, e->instance, &p->intent, a->expires_at);
+    rc = tkm_approval_recover(x.signer, a, digest);
+    if (tkm_failed(rc)) {
+        tkm_err_detail_set("the signature does not recover over this request's Approval");
+        goto out;
+    }
+    x.has_signer = 1;
+    g = groups_json(e->policy, x.signer, &ng);
+    if (!g) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (!ng) {
+        char sa[TKM_ETH_ADDR_STR_LEN];
+        tkm_eth_address_checksum(sa, x.signer);
+        tkm_err_detail_set("%s is not a member of any approver group", sa);
+        TKM_GOTO(rc, TKM_ERR_NOT_APPROVER);
+    }
+    TKM_CHECK_GOTO(rc, approval_merge(p->approvals, &p->n_approvals, &x, &at));
+    b = approval_body(e, p, NULL, &x, digest, g, p->n_approvals);
+    g = NULL;
+    if (!b) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    now = tkm_store_observe_time(e->store, host_now);
+    rc = tkm_store_pending_put(e->store, p);
+    if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_APPROVAL_RECEIVED, b, NULL);
+    rc = finish_txn(e, rc);
+    if (tkm_ok(rc)) {
+        *stored = x;
+        *count = p->n_approvals;
+    }
+out:
+    leave(e);
+    json_decref(b);
+    json_decref(g);
+    free(p);
+    return rc;
+}
+
+tkm_rc tkm_engine_pending_visit(tkm_engine *e, tkm_store_pending_fn fn, void *ctx) {
+    TKM_ARG_CHECK(fn);
+    enter(e);
+    tkm_rc rc = tkm_store_pending_scan(e->store, fn, ctx);
+    leave(e);
+    return rc;
+}
+
+tkm_rc tkm_engine_proposal_create(tkm_engine *e, const tkm_store_proposal *p, const uint8_t (*drop)[32], size_t n_drop,
+                                  int64_t host_now, tkm_store_proposal *out, int *created) {
+    *created = 0;
+    memset(out, 0, sizeof *out);
+    TKM_ARG_CHECK(p && p != out && p->n_approvals == 0 && p->doc && (drop || !n_drop));
+    tkm_policy *np = NULL;
+    json_t *b = NULL;
+    tkm_store_proposal old;
+    memset(&old, 0, sizeof old);
+    int found = 0, err = 0;
+    TKM_TRY(tkm_policy_load(&np, p->doc, p->doc_len));
+    tkm_rc rc;
+    enter(e);
+    if (memcmp(np->hash, p->hash, 32) != 0 || np->version != p->version) {
+        tkm_err_detail_set("the proposal's hash or version is not its document's");
+        TKM_GOTO(rc, TKM_ERR_POLICY_VERSION);
+    }
+    if (p->version <= e->policy->version || p->prev_version != e->policy->version ||
+        memcmp(p->prev_hash, e->policy->hash, 32) != 0) {
+        tkm_err_detail_set("a proposal must follow the active policy (version %llu) with a higher version",
+                           (unsigned long long)e->policy->version);
+        TKM_GOTO(rc, TKM_ERR_POLICY_VERSION);
+    }
+    b = json_object();
+    if (!b) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    jset(b, "version", json_integer((json_int_t)p->version), &err);
+    jset(b, "hash", tkm_json_hex_new(p->hash, 32), &err);
+    jset(b, "previousVersion", json_integer((json_int_t)p->prev_version), &err);
+    jset(b, "previousHash", tkm_json_hex_new(p->prev_hash, 32), &err);
+    jset(b, "expiresAt", ju64(p->expires_at), &err);
+    if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    int64_t now = tkm_store_observe_time(e->store, host_now);
+    rc = TKM_RC_OK;
+    for (size_t i = 0; tkm_ok(rc) && i < n_drop; i++) rc = tkm_store_proposal_delete(e->store, drop[i], NULL);
+    if (tkm_ok(rc)) rc = tkm_store_proposal_get(e->store, p->hash, &found, &old);
+    if (tkm_ok(rc) && found) {
+        tkm_audit_discard(e->audit);
+        tkm_store_rollback(e->store);
+        *out = old;
+        out->doc = NULL;
+        out->doc_len = 0;
+        goto out;
+    }
+    if (tkm_ok(rc)) rc = tkm_store_proposal_put(e->store, p);
+    if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_POLICY_PROPOSED, b, NULL);
+    rc = finish_txn(e, rc);
+    if (tkm_ok(rc)) {
+        *out = *p;
+        out->doc = NULL;
+        out->doc_len = 0;
+        *created = 1;
+    }
+out:
+    leave(e);
+    free(old.doc);
+    json_decref(b);
+    tkm_policy_free(np);
+    return rc;
+}
+
+tkm_rc tkm_engine_proposal_approve(tkm_engine *e, const uint8_t hash[32], const tkm_approval *a, int64_t host_now,
+                                   tkm_approval *stored, size_t *count) {
+    memset(stored, 0, sizeof *stored);
+    *count = 0;
+    TKM_ARG_CHECK(hash && a);
+    tkm_store_proposal p;
+    memset(&p, 0, sizeof p);
+    json_t *b = NULL, *g = NULL;
+    uint8_t digest[32];
+    tkm_approval x = *a;
+    size_t at = 0;
+    int found = 0;
+    tkm_rc rc;
+    enter(e);
+    TKM_CHECK_GOTO(rc, tkm_store_proposal_get(e->store, hash, &found, &p));
+    if (!found) {
+        tkm_err_detail_set("no open proposal with this hash");
+        TKM_GOTO(rc, TKM_ERR_NOT_FOUND);
+    }
+    int64_t now = tkm_store_max_time(e->store) > host_now ? tkm_store_max_time(e->store) : host_now;
+    TKM_CHECK_GOTO(rc, not_expired(a, now));
+    tkm_policy_update_digest(digest, e->instance, p.version, p.hash, p.prev_version, p.prev_hash, a->expires_at);
+    rc = tkm_approval_recover(x.signer, a, digest);
+    if (tkm_failed(rc)) {
+        tkm_err_detail_set("the signature does not recover over this proposal's PolicyUpdate");
+        goto out;
+    }
+    x.has_signer = 1;
+    if (!tkm_policy_is_admin(e->policy, x.signer)) {
+        char sa[TKM_ETH_ADDR_STR_LEN];
+        tkm_eth_address_checksum(sa, x.signer);
+        tkm_err_detail_set("%s is not an admin of the active policy", sa);
+        TKM_GOTO(rc, TKM_ERR_NOT_APPROVER);
+    }
+    TKM_CHECK_GOTO(rc, approval_merge(p.approvals, &p.n_approvals, &x, &at));
+    g = json_array();
+    if (!g || json_array_append_new(g, json_string("admins")) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    b = approval_body(e, NULL, &p, &x, digest, g, p.n_approvals);
+    g = NULL;
+    if (!b) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
+    now = tkm_store_observe_time(e->store, host_now);
+    rc = tkm_store_proposal_put(e->store, &p);
+    if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_APPROVAL_RECEIVED, b, NULL);
+    rc = finish_txn(e, rc);
+    if (tkm_ok(rc)) {
+        *stored = x;
+        *count = p.n_approvals;
+    }
+out:
+    leave(e);
+    json_decref(b);
+    json_decref(g);
+    free(p.doc);
+    return rc;
+}
+
+tkm_rc tkm_engine_proposal_visit(tkm_engine *e, tkm_store_proposal_fn fn, void *ctx) {
+    TKM_ARG_CHECK(fn);
+    enter(e);
+    tkm_rc rc = tkm_store_proposal_scan(e->store, fn, ctx);
+    leave(e);
     return rc;
 }
 

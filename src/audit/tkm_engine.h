@@ -104,6 +104,7 @@ typedef struct {
     char reject_detail[256];   /* REJECT: no secrets */
     tkm_audit_event audit_type; /* AUDIT */
     const json_t *audit_body;   /* AUDIT */
+    int drop_pending;           /* SIGN: a prepared record of intent.request_id exists: delete it when allowed */
 } tkm_sign_request;
 
 typedef struct {
@@ -155,6 +156,71 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_event(tkm_engine *e, tkm_key_event
                                                     const char *label, const tkm_secret *import_key,
                                                     const tkm_approval *a, size_t n, int64_t host_now,
                                                     uint8_t addr[20]);
+/*
+ * Requests prepared for approvals and policy proposals (docs/teekmd.md
+ * "Approvals workflow"). teekmd serves them from memory and keeps them here,
+ * so that approvals already given survive a restart or a crash. Each call
+ * below commits alone, with its audit record: OK means durable.
+ * tkm_engine_open drops (deletes) what expired: prepared requests past their
+ * notAfter, proposals past their expiresAt or no longer above the active
+ * version, and inside the survivors every approval past its expiresAt.
+ * A prepared request's record is deleted in the commit of the decision that
+ * signs it (tkm_sign_request.drop_pending); a proposal's in the commit that
+ * activates it (tkm_engine_policy_activate also deletes every proposal at or
+ * below the new version).
+ */
+
+/*
+ * Record a request prepared for approvals (p->n_approvals = 0), audited as
+ * request_prepared, and delete the prepared requests named in drop[0..n_drop)
+ * (the caller's evictions: expired ones) in the same commit.
+ * Out: *out = the record as stored (p, or the one already prepared with this
+ * request id, key and payload hash: then nothing is written and *created = 0).
+ * Returns: OK; TKM_ERR_REPLAY (the id is prepared for another key or payload);
+ * a store error.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_pending_create(tkm_engine *e, const tkm_store_pending *p,
+                                                         const char *const *drop, size_t n_drop, int64_t host_now,
+                                                         tkm_store_pending *out, int *created);
+/*
+ * Collect one approval for the prepared request request_id: its signer is
+ * recovered over the request's Approval (expiresAt = a->expires_at) and must
+ * be in an approver group of the active policy; it replaces an earlier
+ * approval by the same signer. The record is rewritten and approval_received
+ * audited (signer, groups, digest, signature) in one commit.
+ * Out: *stored (the approval as kept: signer set), *count (approvals now held).
+ * Returns: OK (durable); TKM_ERR_NOT_FOUND (not prepared, or decided since);
+ * TKM_ERR_HIGH_S / TKM_ERR_BAD_SIGNATURE / TKM_ERR_RECOVER / TKM_ERR_VERIFY;
+ * TKM_ERR_NOT_APPROVER; TKM_ERR_LIMIT (TKM_APPROVALS_MAX signers); a store error.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_pending_approve(tkm_engine *e, const char *request_id, const tkm_approval *a,
+                                                          int64_t host_now, tkm_approval *stored, size_t *count);
+/* Visit every prepared request (request id order) under the engine lock; fn returns non-zero to stop. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_pending_visit(tkm_engine *e, tkm_store_pending_fn fn, void *ctx);
+
+/*
+ * Record a policy proposal (p->n_approvals = 0; p->doc borrowed): the
+ * document must load, hash to p->hash, carry p->version above the active
+ * version, and p->prev_* must name the active policy (else
+ * TKM_ERR_POLICY_VERSION). Audited as policy_proposed; the proposals named in
+ * drop[0..n_drop) are deleted in the same commit. Out: *out = the proposal as
+ * stored without its document (out->doc = NULL): p, or the one already open
+ * with this hash (then nothing is written and *created = 0).
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_proposal_create(tkm_engine *e, const tkm_store_proposal *p,
+                                                          const uint8_t (*drop)[32], size_t n_drop, int64_t host_now,
+                                                          tkm_store_proposal *out, int *created);
+/*
+ * Collect one admin approval for the proposal hash (PolicyUpdate with
+ * expiresAt = a->expires_at; the signer must be an admin of the active
+ * policy). Same shape and errors as tkm_engine_pending_approve.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_proposal_approve(tkm_engine *e, const uint8_t hash[32],
+                                                           const tkm_approval *a, int64_t host_now,
+                                                           tkm_approval *stored, size_t *count);
+/* Visit every proposal under the engine lock (p->doc valid during the call). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_proposal_visit(tkm_engine *e, tkm_store_proposal_fn fn, void *ctx);
+
 /* Audit an event produced elsewhere (attestation_produced, access_denied) in its own commit. body borrowed. */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_audit_event(tkm_engine *e, tkm_audit_event type, const json_t *body,
                                                       int64_t host_now);

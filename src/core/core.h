@@ -15,8 +15,10 @@
 #ifndef TKM_CORE_H
 #define TKM_CORE_H
 
+#include "tkm_b64.h"
 #include "tkm_buf.h"
 #include "tkm_err.h"
+#include "tkm_file.h"
 #include "tkm_hex.h"
 #include "tkm_json.h"
 #include "tkm_log.h"

@@ -98,6 +98,7 @@ typedef enum {
     X(TKM_ERR_REQUEST, 235, "invalid request")                                   \
     X(TKM_ERR_COLLATERAL, 236, "malformed attestation collateral")               \
     X(TKM_ERR_HEX_LENGTH, 237, "hex string has the wrong length")                \
+    X(TKM_ERR_BASE64, 238, "invalid base64")                                     \
     X(TKM_ERR_RLP_LENGTH_ZEROS, 240, "RLP length has leading zero bytes")       \
     X(TKM_ERR_RLP_LONG_FORM, 241, "RLP long form used for a short payload")     \
     X(TKM_ERR_RLP_SINGLE_BYTE, 242, "RLP single byte below 0x80 wrapped as a string") \

@@ -39,6 +39,8 @@ struct store_backend {
     /* insert or replace */
     tkm_rc (*row_put)(store_backend *b, unsigned t, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn,
                       const uint8_t mac[32]);
+    /* delete (t, k); absent is not an error */
+    tkm_rc (*row_delete)(store_backend *b, unsigned t, const uint8_t *k, size_t kn);
     /* t == 0: every table; from_k (may be NULL) = first key to visit within t */
     tkm_rc (*scan)(store_backend *b, unsigned t, const uint8_t *from_k, size_t from_kn, backend_row_fn fn, void *ctx);
     /* the largest key <= k in table t: *out (malloc'd) and *found */

@@ -21,6 +21,7 @@ enum {
     ST_ROW_GET,
     ST_ROW_INSERT,
     ST_ROW_PUT,
+    ST_ROW_DELETE,
     ST_SCAN_ALL,
     ST_SCAN_T,
     ST_SEEK_LE,
@@ -37,6 +38,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_ROW_INSERT] = "INSERT INTO rows(t, k, v, mac) VALUES(?1, ?2, ?3, ?4)",
     [ST_ROW_PUT] = ("INSERT INTO rows(t, k, v, mac) VALUES(?1, ?2, ?3, ?4) "
                     "ON CONFLICT(t, k) DO UPDATE SET v = excluded.v, mac = excluded.mac"),
+    [ST_ROW_DELETE] = "DELETE FROM rows WHERE t = ?1 AND k = ?2",
     [ST_SCAN_ALL] = "SELECT t, k, v, mac FROM rows ORDER BY t, k",
     [ST_SCAN_T] = "SELECT t, k, v, mac FROM rows WHERE t = ?1 AND k >= ?2 ORDER BY k",
     [ST_SEEK_LE] = "SELECT k FROM rows WHERE t = ?1 AND k <= ?2 ORDER BY k DESC LIMIT 1",
@@ -200,6 +202,15 @@ static tkm_rc sq_row_insert(store_backend *b, unsigned t, const uint8_t *k, size
 static tkm_rc sq_row_put(store_backend *b, unsigned t, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn,
                          const uint8_t mac[32]) {
     return row_write((sq_backend *)b, ST_ROW_PUT, t, k, kn, v, vn, mac);
+}
+
+static tkm_rc sq_row_delete(store_backend *b, unsigned t, const uint8_t *k, size_t kn) {
+    sq_backend *q = (sq_backend *)b;
+    sqlite3_stmt *st = q->st[ST_ROW_DELETE];
+    TKM_ENSURE(kn <= INT32_MAX, TKM_ERR_TOO_LARGE);
+    sqlite3_bind_int(st, 1, (int)t);
+    sqlite3_bind_blob(st, 2, kn ? (const void *)k : "", (int)kn, SQLITE_STATIC);
+    return run(q, ST_ROW_DELETE, "row delete");
 }
 
 static tkm_rc sq_scan(store_backend *b, unsigned t, const uint8_t *from_k, size_t from_kn, backend_row_fn fn,
@@ -460,6 +471,7 @@ tkm_rc store_sqlite_open(store_backend **out, const char *path, int create, int 
     q->b.row_get = sq_row_get;
     q->b.row_insert = sq_row_insert;
     q->b.row_put = sq_row_put;
+    q->b.row_delete = sq_row_delete;
     q->b.scan = sq_scan;
     q->b.seek_le = sq_seek_le;
     q->b.close = sq_close;

@@ -35,19 +35,7 @@ static tkm_rc fc_open_fd(file_counter *fc, int create) {
         tkm_err_detail_set("counter file %s: %s", fc->path, strerror(errno));
         TKM_ENSURE(0, TKM_ERR_IO);
     }
-    if (create) {
-        /* make the new directory entry durable too */
-        char *dir = strdup(fc->path);
-        TKM_ENSURE(dir, TKM_ERR_NOMEM);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = 0;
-        int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        free(dir);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-    }
+    if (create) TKM_TRY(tkm_file_sync_dir(fc->path)); /* make the new directory entry durable too */
     return TKM_RC_OK;
 }
 

@@ -13,8 +13,10 @@
 #include "../crypto/tkm_aead.h"
 #include "backend.h"
 
-enum { T_KEY = 1, T_POLICY = 2, T_REQUEST = 3, T_NONCE = 4, T_APPROVAL = 5, T_AUDIT = 6 };
-static const char *const TABLE_NAMES[] = {"?", "key", "policy", "request", "nonce", "approval", "audit"};
+enum { T_KEY = 1, T_POLICY = 2, T_REQUEST = 3, T_NONCE = 4, T_APPROVAL = 5, T_AUDIT = 6, T_PENDING = 7, T_PROPOSAL = 8 };
+static const char *const TABLE_NAMES[] = {"?",     "key",   "policy",  "request", "nonce",
+                                          "approval", "audit", "pending", "proposal"};
+#define N_TABLES (sizeof TABLE_NAMES / sizeof TABLE_NAMES[0])
 
 #define REC_VER 1
 #define HEAD_MAGIC "TKH1"
@@ -284,6 +286,26 @@ static tkm_rc put_row(tkm_store *s, unsigned t, const uint8_t *k, size_t kn, con
     return TKM_RC_OK;
 }
 
+/* Delete a row when present (its MAC checked first) and take it out of the head. Out: *deleted. */
+static tkm_rc del_row(tkm_store *s, unsigned t, const uint8_t *k, size_t kn, int *deleted) {
+    *deleted = 0;
+    TKM_ENSURE(s->in_txn && !s->failed, s->failed ? TKM_ERR_STORE_CLOSED : TKM_ERR_STATE);
+    uint8_t mac[32], term[32], oldmac[32], *old = NULL;
+    size_t on = 0;
+    int found = 0;
+    TKM_TRY(s->b->row_get(s->b, t, k, kn, &old, &on, oldmac, &found));
+    if (!found) return TKM_RC_OK;
+    tkm_rc rc = row_mac(s, mac, term, t, k, kn, old, on);
+    free(old);
+    TKM_TRY(rc);
+    if (!tkm_ct_eq(mac, oldmac, 32)) return tamper("a %s row fails its MAC (edited on disk)", TABLE_NAMES[t]);
+    TKM_TRY(s->b->row_delete(s->b, t, k, kn));
+    acc_update(s->h.acc, term, 0);
+    s->h.rows--;
+    *deleted = 1;
+    return TKM_RC_OK;
+}
+
 /* ---- window ledger ---- */
 
 static bucket *bucket_find(tkm_store *s, const char *rule, const char *asset, int create) {
@@ -469,14 +491,14 @@ static int verify_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const 
     tkm_store *s = c->s;
     uint8_t want[32], term[32];
     if (macn != 32) {
-        c->rc = tamper("a %s row has a malformed MAC", t < 7 ? TABLE_NAMES[t] : "?");
+        c->rc = tamper("a %s row has a malformed MAC", t < N_TABLES ? TABLE_NAMES[t] : "?");
         return 1;
     }
     c->rc = row_mac(s, want, term, t, k, kn, v, vn);
     if (tkm_failed(c->rc)) return 1;
     if (!tkm_ct_eq(want, mac, 32)) {
         c->rc = tamper("a %s row fails its MAC (edited on disk, or not written by this instance)",
-                       t < 7 ? TABLE_NAMES[t] : "unknown");
+                       t < N_TABLES ? TABLE_NAMES[t] : "unknown");
         return 1;
     }
     acc_update(c->acc, term, 1);
@@ -537,6 +559,8 @@ static int verify_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const 
     }
     case T_NONCE:
     case T_APPROVAL:
+    case T_PENDING:  /* decoded by whoever loads them (tkm_store_pending_scan) */
+    case T_PROPOSAL:
         break;
     default:
         c->rc = tamper("a row of unknown table %u", t);
@@ -1348,4 +1372,158 @@ tkm_rc tkm_store_audit_scan(tkm_store *s, uint64_t from_seq, tkm_store_audit_fn 
     free(start);
     TKM_TRY(rc);
     return c.rc;
+}
+
+/* ---- prepared requests and policy proposals (pending.c encodes them) ---- */
+
+static tkm_rc pending_key(const char *request_id, size_t *n) {
+    *n = strlen(request_id);
+    if (!tkm_request_id_ok(request_id, *n)) {
+        tkm_err_detail_set("not a request id");
+        TKM_ENSURE(0, TKM_ERR_REQUEST);
+    }
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_store_pending_put(tkm_store *s, const tkm_store_pending *p) {
+    size_t kn;
+    TKM_TRY(pending_key(p->intent.request_id, &kn));
+    tkm_wr w;
+    tkm_wr_init(&w, 64 << 10);
+    tkm_rc rc = tkm_store_pending_encode(&w, p);
+    if (tkm_ok(rc)) rc = put_row(s, T_PENDING, (const uint8_t *)p->intent.request_id, kn, w.p, w.len, 1);
+    tkm_wr_free(&w);
+    return rc;
+}
+
+/* A decoded pending row, checked against its key. */
+static tkm_rc pending_decode_row(tkm_store_pending *out, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+    TKM_TRY(tkm_store_pending_decode(out, v, vn));
+    if (strlen(out->intent.request_id) != kn || memcmp(out->intent.request_id, k, kn) != 0) {
+        memset(out, 0, sizeof *out);
+        tkm_err_detail_set("a pending row's key and request id differ");
+        TKM_ENSURE(0, TKM_ERR_STORE_RECORD);
+    }
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_store_pending_get(tkm_store *s, const char *request_id, int *found, tkm_store_pending *out) {
+    uint8_t *v = NULL;
+    size_t vn = 0, kn;
+    *found = 0;
+    memset(out, 0, sizeof *out);
+    TKM_TRY(pending_key(request_id, &kn));
+    TKM_TRY(get_row(s, T_PENDING, (const uint8_t *)request_id, kn, &v, &vn, found));
+    if (!*found) return TKM_RC_OK;
+    tkm_rc rc = pending_decode_row(out, (const uint8_t *)request_id, kn, v, vn);
+    free(v);
+    if (tkm_failed(rc)) *found = 0;
+    return rc;
+}
+
+tkm_rc tkm_store_pending_delete(tkm_store *s, const char *request_id, int *deleted) {
+    size_t kn;
+    int d = 0;
+    if (deleted) *deleted = 0;
+    TKM_TRY(pending_key(request_id, &kn));
+    TKM_TRY(del_row(s, T_PENDING, (const uint8_t *)request_id, kn, &d));
+    if (deleted) *deleted = d;
+    return TKM_RC_OK;
+}
+
+typedef struct {
+    tkm_store *s;
+    unsigned t;
+    tkm_store_pending_fn pfn;
+    tkm_store_proposal_fn qfn;
+    void *ctx;
+    tkm_rc rc;
+    tkm_store_pending p; /* large: one per scan, on the heap with its context */
+    tkm_store_proposal q;
+} rec_scan_ctx;
+
+static int rec_row(void *ctx, unsigned t, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn, const uint8_t *mac,
+                   size_t macn) {
+    rec_scan_ctx *c = ctx;
+    uint8_t want[32];
+    c->rc = row_mac(c->s, want, NULL, t, k, kn, v, vn);
+    if (tkm_ok(c->rc) && (t != c->t || macn != 32 || !tkm_ct_eq(want, mac, 32)))
+        c->rc = tamper("a %s row fails its MAC (edited on disk)", TABLE_NAMES[c->t]);
+    if (tkm_failed(c->rc)) return 1;
+    if (t == T_PENDING) {
+        c->rc = pending_decode_row(&c->p, k, kn, v, vn);
+        return tkm_failed(c->rc) || c->pfn(c->ctx, &c->p);
+    }
+    c->rc = tkm_store_proposal_decode(&c->q, v, vn);
+    if (tkm_ok(c->rc) && (kn != 32 || memcmp(k, c->q.hash, 32) != 0)) {
+        tkm_err_detail_set("a proposal row's key and hash differ");
+        c->rc = TKM_RC(TKM_ERR_STORE_RECORD);
+    }
+    return tkm_failed(c->rc) || c->qfn(c->ctx, &c->q);
+}
+
+static tkm_rc rec_scan(tkm_store *s, unsigned t, tkm_store_pending_fn pfn, tkm_store_proposal_fn qfn, void *ctx) {
+    rec_scan_ctx *c = calloc(1, sizeof *c);
+    TKM_ENSURE(c, TKM_ERR_NOMEM);
+    c->s = s;
+    c->t = t;
+    c->pfn = pfn;
+    c->qfn = qfn;
+    c->ctx = ctx;
+    c->rc = TKM_RC_OK;
+    tkm_rc rc = s->b->scan(s->b, t, NULL, 0, rec_row, c);
+    if (tkm_ok(rc)) rc = c->rc;
+    free(c);
+    return rc;
+}
+
+tkm_rc tkm_store_pending_scan(tkm_store *s, tkm_store_pending_fn fn, void *ctx) {
+    TKM_ARG_CHECK(fn);
+    return rec_scan(s, T_PENDING, fn, NULL, ctx);
+}
+
+tkm_rc tkm_store_proposal_put(tkm_store *s, const tkm_store_proposal *p) {
+    tkm_wr w;
+    tkm_wr_init(&w, TKM_POLICY_MAX_BYTES + (8 << 10));
+    tkm_rc rc = tkm_store_proposal_encode(&w, p);
+    if (tkm_ok(rc)) rc = put_row(s, T_PROPOSAL, p->hash, 32, w.p, w.len, 1);
+    tkm_wr_free(&w);
+    return rc;
+}
+
+tkm_rc tkm_store_proposal_get(tkm_store *s, const uint8_t hash[32], int *found, tkm_store_proposal *out) {
+    uint8_t *v = NULL, *doc = NULL;
+    size_t vn = 0;
+    *found = 0;
+    memset(out, 0, sizeof *out);
+    TKM_TRY(get_row(s, T_PROPOSAL, hash, 32, &v, &vn, found));
+    if (!*found) return TKM_RC_OK;
+    tkm_rc rc = tkm_store_proposal_decode(out, v, vn);
+    if (tkm_ok(rc) && memcmp(out->hash, hash, 32) != 0) {
+        tkm_err_detail_set("a proposal row's key and hash differ");
+        rc = TKM_RC(TKM_ERR_STORE_RECORD);
+    }
+    if (tkm_ok(rc) && !(doc = malloc(out->doc_len))) rc = TKM_RC(TKM_ERR_NOMEM);
+    if (tkm_ok(rc)) {
+        memcpy(doc, out->doc, out->doc_len);
+        out->doc = doc; /* the caller's from here */
+    } else {
+        memset(out, 0, sizeof *out);
+        *found = 0;
+    }
+    free(v);
+    return rc;
+}
+
+tkm_rc tkm_store_proposal_delete(tkm_store *s, const uint8_t hash[32], int *deleted) {
+    int d = 0;
+    if (deleted) *deleted = 0;
+    TKM_TRY(del_row(s, T_PROPOSAL, hash, 32, &d));
+    if (deleted) *deleted = d;
+    return TKM_RC_OK;
+}
+
+tkm_rc tkm_store_proposal_scan(tkm_store *s, tkm_store_proposal_fn fn, void *ctx) {
+    TKM_ARG_CHECK(fn);
+    return rec_scan(s, T_PROPOSAL, NULL, fn, ctx);
 }

@@ -144,6 +144,74 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_approval_use(tkm_store *s, const uint8_
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_approval_used(tkm_store *s, const uint8_t digest[32],
                                                        const uint8_t signer[20], int *used);
 
+/*
+ * ---- requests prepared for approvals, policy proposals ----
+ *
+ * What teekmd collects between a teekm_prepare (or a policy proposal) and
+ * the decision that consumes it, so that a restart or a crash does not lose
+ * approvals people already gave. One row per request (keyed by request id)
+ * or proposal (keyed by policy hash), rewritten whole when an approval is
+ * added and deleted when the request is signed or the proposal activated
+ * (or when it expires). An approval is kept as accepted: its signature, the
+ * expiresAt it signed and its recovered signer (has_signer = 1). Nothing in
+ * them is secret (an approval is its signer's signed statement).
+ * The encodings (docs/store.md) are canonical: decode(encode(x)) = x, and
+ * bytes that decode re-encode to themselves.
+ */
+typedef struct {
+    tkm_intent intent; /* as prepared: request_id (the row key), key, payload_hash, not_after, … */
+    int64_t created;
+    size_t n_approvals; /* <= TKM_APPROVALS_MAX */
+    tkm_approval approvals[TKM_APPROVALS_MAX];
+} tkm_store_pending;
+
+typedef struct {
+    uint64_t version;
+    uint8_t hash[32]; /* the proposed policy's hash (the row key) */
+    uint64_t prev_version;
+    uint8_t prev_hash[32];
+    uint64_t expires_at;
+    int64_t created;
+    size_t n_approvals;
+    tkm_approval approvals[TKM_APPROVALS_MAX];
+    uint8_t *doc; /* the canonical policy document (ownership: see each function) */
+    size_t doc_len;
+} tkm_store_proposal;
+
+/*
+ * Encode / decode one record value (pure; the store MACs what it writes, so
+ * decode only ever sees its own bytes, but it is strict anyway: enums,
+ * lengths, flags and request ids are checked, nothing may trail).
+ * An approval without has_signer cannot be encoded (caller bug: misuse).
+ * proposal_decode: out->doc points into v (borrowed while v lives).
+ * Returns: OK; TKM_ERR_STORE_RECORD (detail: what) for bytes that are not one.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_pending_encode(tkm_wr *w, const tkm_store_pending *p);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_pending_decode(tkm_store_pending *out, const uint8_t *v, size_t n);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_proposal_encode(tkm_wr *w, const tkm_store_proposal *p);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_proposal_decode(tkm_store_proposal *out, const uint8_t *v, size_t n);
+
+/* Insert or replace the record of p->intent.request_id (inside a transaction). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_pending_put(tkm_store *s, const tkm_store_pending *p);
+/* Out: *found, and *out when found. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_pending_get(tkm_store *s, const char *request_id, int *found,
+                                                     tkm_store_pending *out);
+/* Delete it when present (inside a transaction). Out: *deleted (may be NULL). */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_pending_delete(tkm_store *s, const char *request_id, int *deleted);
+/* Visit every record (request id order); fn returns non-zero to stop. p is valid during the call. */
+typedef int (*tkm_store_pending_fn)(void *ctx, const tkm_store_pending *p);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_pending_scan(tkm_store *s, tkm_store_pending_fn fn, void *ctx);
+
+/* The same for proposals. put: p->doc borrowed. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_proposal_put(tkm_store *s, const tkm_store_proposal *p);
+/* Out: *found, *out; out->doc is the caller's (free) when found. */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_proposal_get(tkm_store *s, const uint8_t hash[32], int *found,
+                                                      tkm_store_proposal *out);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_proposal_delete(tkm_store *s, const uint8_t hash[32], int *deleted);
+/* p and p->doc are valid during the call. */
+typedef int (*tkm_store_proposal_fn)(void *ctx, const tkm_store_proposal *p);
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_proposal_scan(tkm_store *s, tkm_store_proposal_fn fn, void *ctx);
+
 /* ---- keys (sealed) ---- */
 
 typedef enum { TKM_KEY_ROLE_SIGNER = 0, TKM_KEY_ROLE_AUDIT = 1 } tkm_key_role;

@@ -37,7 +37,7 @@ static tkm_rc check_provider(const char *entry, const char *want) {
     TKM_TRY(join(p, sizeof p, entry, "provider"));
     uint8_t b[64];
     size_t n = 0;
-    tkm_rc rc = tee_read_file_into(p, b, sizeof b, &n);
+    tkm_rc rc = tkm_file_read_into(p, b, sizeof b, TKM_FILE_STREAM, &n);
     if (tkm_failed(rc)) {
         tkm_err_detail_set("configfs-tsm entry has no readable provider (%s)", tkm_err_name(rc.code));
         TKM_ENSURE(0, TKM_ERR_TEE_PROVIDER);
@@ -80,7 +80,7 @@ tkm_rc tee_tsm_report(tkm_tee *t, const char *want_provider, const uint8_t rd[TK
     TKM_CHECK_GOTO(rc, join(p, sizeof p, entry, "inblob"));
     TKM_CHECK_GOTO(rc, tee_write_file(p, rd, TKM_REPORT_DATA_LEN));
     TKM_CHECK_GOTO(rc, join(p, sizeof p, entry, "outblob"));
-    rc = tee_read_file(p, max_len, &blob, &len);
+    rc = tkm_file_read(p, max_len, TKM_FILE_STREAM, &blob, &len);
     if (rc.code == TKM_ERR_TOO_LARGE) {
         tkm_err_detail_set("%s outblob larger than %zu bytes", want_provider, max_len);
         TKM_GOTO(rc, TKM_ERR_TEE_EVIDENCE);
@@ -102,7 +102,7 @@ tkm_rc tee_tsm_report(tkm_tee *t, const char *want_provider, const uint8_t rd[TK
     if (aux) {
         TKM_CHECK_GOTO(rc, join(p, sizeof p, entry, "auxblob"));
         if (tee_exists(p)) {
-            rc = tee_read_file(p, SNP_AUX_MAX, &ab, &alen);
+            rc = tkm_file_read(p, SNP_AUX_MAX, TKM_FILE_STREAM, &ab, &alen);
             if (tkm_failed(rc)) goto out;
         }
     }

@@ -1,12 +1,7 @@
 /* see tkm_hwm.h */
 #include "tkm_hwm.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../crypto/tkm_hash.h"
 
@@ -34,31 +29,23 @@ tkm_rc tkm_hwm_parse(tkm_hwm *m, uint8_t tag[static 32], const uint8_t *buf, siz
     return TKM_RC_OK;
 }
 
-/* Read the whole file (at most TKM_HWM_FILE_LEN + 1 bytes). *present = 0 when it does not exist. */
-static tkm_rc read_mark(const char *path, uint8_t buf[TKM_HWM_FILE_LEN + 1], size_t *n, int *present) {
-    *n = 0;
+/* Read the whole file. *present = 0 when it does not exist; a file too long to be a mark is STORE_TAMPER. */
+static tkm_rc read_mark(const char *path, uint8_t buf[TKM_HWM_FILE_LEN], size_t *n, int *present) {
     *present = 0;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return TKM_RC_OK;
-        tkm_err_detail_set("%s: %s", path, strerror(errno));
-        TKM_ENSURE(0, TKM_ERR_IO);
+    tkm_rc rc = tkm_file_read_into(path, buf, TKM_HWM_FILE_LEN, 0, n);
+    if (rc.code == TKM_ERR_NOT_FOUND) return TKM_RC_OK;
+    if (rc.code == TKM_ERR_TOO_LARGE) {
+        tkm_err_detail_set("%s: not a high-water mark file", path);
+        TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
     }
-    for (;;) {
-        ssize_t r = read(fd, buf + *n, TKM_HWM_FILE_LEN + 1 - *n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        *n += (size_t)r;
-        if (*n == TKM_HWM_FILE_LEN + 1) break;
-    }
-    close(fd);
+    TKM_TRY(rc);
     *present = 1;
     return TKM_RC_OK;
 }
 
 tkm_rc tkm_hwm_peek(tkm_hwm *m, int *present, const char *path) {
     memset(m, 0, sizeof *m);
-    uint8_t buf[TKM_HWM_FILE_LEN + 1], tag[32];
+    uint8_t buf[TKM_HWM_FILE_LEN], tag[32];
     size_t n;
     TKM_TRY(read_mark(path, buf, &n, present));
     if (!*present) return TKM_RC_OK;
@@ -73,7 +60,7 @@ tkm_rc tkm_hwm_peek(tkm_hwm *m, int *present, const char *path) {
 tkm_rc tkm_hwm_load(tkm_hwm *m, int *present, const char *path, const tkm_secret *mac_key) {
     memset(m, 0, sizeof *m);
     *present = 0;
-    uint8_t buf[TKM_HWM_FILE_LEN + 1], tag[32], want[32];
+    uint8_t buf[TKM_HWM_FILE_LEN], tag[32], want[32];
     size_t n;
     int here;
     TKM_TRY(read_mark(path, buf, &n, &here));
@@ -100,33 +87,8 @@ static tkm_rc store(const char *path, const tkm_secret *mac_key, const tkm_hwm *
     memcpy(buf + 8, m->instance_id, 32);
     for (int i = 0; i < 8; i++) buf[40 + i] = (uint8_t)(m->version >> (56 - 8 * i));
     TKM_TRY(mac(buf + 48, mac_key, buf, 48));
-    char tmp[4096], dir[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    TKM_ENSURE(n > 0 && (size_t)n < sizeof tmp, TKM_ERR_TOO_LARGE);
-    snprintf(dir, sizeof dir, "%s", path);
-    tkm_rc rc = TKM_RC_OK;
-    (void)unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) goto io;
-    if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fsync(fd) != 0) {
-        close(fd);
-        (void)unlink(tmp);
-        goto io;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        (void)unlink(tmp);
-        goto io;
-    }
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0) rc = TKM_RC(TKM_ERR_IO);
-        close(dfd);
-    }
-    return rc;
-io:
-    tkm_err_detail_set("%s: %s", path, strerror(errno));
-    TKM_ENSURE(0, TKM_ERR_IO);
+    /* atomic: a crash leaves the previous mark or this one, never a short file */
+    return tkm_file_replace(path, 0600, buf, sizeof buf);
 }
 
 tkm_rc tkm_hwm_advance(const char *path, const tkm_secret *mac_key, const uint8_t instance_id[static 32],

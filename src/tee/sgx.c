@@ -14,7 +14,7 @@ static tkm_rc sgx_evidence(tkm_tee *t, tkm_tee_evidence *ev, const uint8_t rd[TK
     TKM_TRY(tee_path(t, p, sizeof p, "/dev/attestation/quote"));
     uint8_t *q = NULL;
     size_t n = 0;
-    tkm_rc rc = tee_read_file(p, TKM_EV_MAX_BYTES, &q, &n);
+    tkm_rc rc = tkm_file_read(p, TKM_EV_MAX_BYTES, TKM_FILE_STREAM, &q, &n);
     if (rc.code == TKM_ERR_TOO_LARGE) {
         tkm_err_detail_set("SGX quote larger than %zu bytes", TKM_EV_MAX_BYTES);
         TKM_ENSURE(0, TKM_ERR_TEE_EVIDENCE);
@@ -38,7 +38,7 @@ static tkm_rc sgx_root_key(tkm_tee *t, tkm_secret **k) {
     tkm_secret *s = NULL;
     TKM_TRY(tkm_secret_new(&s, SGX_MRENCLAVE_KEY_LEN));
     size_t n = 0;
-    tkm_rc rc = tee_read_file_into(p, tkm_secret_mut(s), SGX_MRENCLAVE_KEY_LEN, &n);
+    tkm_rc rc = tkm_file_read_into(p, tkm_secret_mut(s), SGX_MRENCLAVE_KEY_LEN, TKM_FILE_STREAM, &n);
     if (tkm_ok(rc) && n != SGX_MRENCLAVE_KEY_LEN) {
         tkm_err_detail_set("_sgx_mrenclave key is %zu bytes, expected %d", n, SGX_MRENCLAVE_KEY_LEN);
         rc = TKM_RC(TKM_ERR_TEE_SEAL);
@@ -59,7 +59,7 @@ tkm_rc tee_sgx_open(tkm_tee *t) {
     uint8_t type[16];
     size_t n = 0;
     TKM_TRY(tee_path(t, p, sizeof p, "/dev/attestation/attestation_type"));
-    TKM_TRY(tee_read_file_into(p, type, sizeof type, &n));
+    TKM_TRY(tkm_file_read_into(p, type, sizeof type, TKM_FILE_STREAM, &n));
     if (n > 0 && type[n - 1] == '\n') n--;
     if (!(n == 4 && memcmp(type, "dcap", 4) == 0)) {
         tkm_err_detail_set("Gramine attestation type is '%.*s'; teekm needs sgx.remote_attestation = \"dcap\"",
@@ -72,7 +72,7 @@ tkm_rc tee_sgx_open(tkm_tee *t) {
     TKM_TRY(tee_write_file(p, zero, sizeof zero));
     uint8_t rep[TKM_TEE_SGX_REPORT_LEN + 1];
     TKM_TRY(tee_path(t, p, sizeof p, "/dev/attestation/report"));
-    tkm_rc rc = tee_read_file_into(p, rep, sizeof rep, &n);
+    tkm_rc rc = tkm_file_read_into(p, rep, sizeof rep, TKM_FILE_STREAM, &n);
     if (tkm_ok(rc)) rc = tkm_ev_inspect_sgx_report(&t->view, rep, n);
     if (tkm_failed(rc)) {
         tkm_err_detail_set("/dev/attestation/report: not an SGX report (%zu bytes)", n);

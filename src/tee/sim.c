@@ -8,7 +8,6 @@
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../crypto/tkm_hash.h"
@@ -21,69 +20,47 @@ typedef struct {
     uint8_t pub[65];
 } sim_priv;
 
+/* Create the key file atomically (a crash leaves no key file or a complete one). When another
+ * process created it first, that key is the one used. */
 static tkm_rc sim_create(const char *path) {
     tkm_secret *sk = NULL;
     EVP_PKEY *pkey = NULL;
     BIO *bio = NULL;
-    int fd = -1;
+    char *pem = NULL;
+    long n = 0;
     tkm_rc rc = TKM_RC(TKM_ERR_INTERNAL);
     TKM_CHECK_GOTO(rc, tee_p256_scalar_new(&sk));
     TKM_CHECK_GOTO(rc, tee_p256_pkey(&pkey, sk));
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        tkm_err_detail_set("cannot create sim key file %s: %s", path, strerror(errno));
-        TKM_GOTO(rc, errno == EEXIST ? TKM_ERR_EXISTS : TKM_ERR_IO);
-    }
-    if (fchmod(fd, 0600) != 0) TKM_GOTO(rc, TKM_ERR_IO);
-    bio = BIO_new_fd(fd, BIO_NOCLOSE);
-    if (!bio || !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) || BIO_flush(bio) != 1) {
+    bio = BIO_new(BIO_s_secmem()); /* wiped when freed */
+    if (!bio || !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) ||
+        (n = BIO_get_mem_data(bio, &pem)) <= 0) {
         rc = TKM_OSSL_FAIL(TKM_ERR_IO, "write sim key file");
         goto out;
     }
-    if (fsync(fd) != 0) TKM_GOTO(rc, TKM_ERR_IO);
-    rc = TKM_RC_OK;
+    rc = tkm_file_create(path, 0600, pem, (size_t)n);
+    if (rc.code == TKM_ERR_EXISTS) rc = TKM_RC_OK;
+    if (tkm_failed(rc)) tkm_err_detail_set("cannot create sim key file: %s", tkm_err_detail());
 out:
     BIO_free(bio);
-    if (fd >= 0) close(fd);
-    if (tkm_failed(rc) && fd >= 0) unlink(path);
     EVP_PKEY_free(pkey);
     tkm_secret_free(sk);
     return rc;
 }
 
-/* Read the key file: regular, owned by us, mode exactly 0600. */
+/* Read the key file: regular, not a symlink, owned by us, mode exactly 0600. */
 static tkm_rc sim_load(sim_priv *p, const char *path) {
-    tkm_rc rc = TKM_RC(TKM_ERR_INTERNAL);
     tkm_secret *pem = NULL;
     BIO *bio = NULL;
     BIGNUM *d = NULL;
-    char *gname = NULL;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        tkm_err_detail_set("sim key file %s: %s", path, strerror(errno));
-        return TKM_RC(errno == ENOENT ? TKM_ERR_NOT_FOUND : TKM_ERR_TEE_SIM_KEY);
+    tkm_rc rc = tkm_file_read_secret(path, SIM_KEY_FILE_MAX, TKM_FILE_OWNED | TKM_FILE_MODE_0600, &pem);
+    if (tkm_failed(rc)) {
+        tkm_err_detail_set("sim key file: %s", tkm_err_detail());
+        tkm_err c = rc.code;
+        if (c != TKM_ERR_NOT_FOUND && c != TKM_ERR_PERMISSIONS && c != TKM_ERR_NOMEM && c != TKM_ERR_MLOCK)
+            rc = TKM_RC(TKM_ERR_TEE_SIM_KEY);
+        goto out;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        tkm_err_detail_set("sim key file %s: not a regular file", path);
-        TKM_GOTO(rc, TKM_ERR_TEE_SIM_KEY);
-    }
-    if ((st.st_mode & 07777) != 0600 || st.st_uid != geteuid()) {
-        tkm_err_detail_set("sim key file %s: mode %04o owner %u; must be 0600 and owned by uid %u", path,
-                           (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)geteuid());
-        TKM_GOTO(rc, TKM_ERR_PERMISSIONS);
-    }
-    TKM_CHECK_GOTO(rc, tkm_secret_new(&pem, SIM_KEY_FILE_MAX));
-    size_t n = 0;
-    for (;;) {
-        if (n == SIM_KEY_FILE_MAX) TKM_GOTO(rc, TKM_ERR_TEE_SIM_KEY);
-        ssize_t r = read(fd, tkm_secret_mut(pem) + n, SIM_KEY_FILE_MAX - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) TKM_GOTO(rc, TKM_ERR_IO);
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    bio = BIO_new_mem_buf(tkm_secret_ptr(pem), (int)n);
+    bio = BIO_new_mem_buf(tkm_secret_ptr(pem), (int)tkm_secret_len(pem));
     if (!bio || !(p->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL))) {
         rc = TKM_OSSL_FAIL(TKM_ERR_TEE_SIM_KEY, "sim key file is not a PEM private key");
         goto out;
@@ -105,11 +82,9 @@ static tkm_rc sim_load(sim_priv *p, const char *path) {
     TKM_CHECK_GOTO(rc, tee_p256_pub(p->pub, p->pkey));
     rc = TKM_RC_OK;
 out:
-    (void)gname;
     BN_clear_free(d);
     BIO_free(bio);
     tkm_secret_free(pem);
-    close(fd);
     return rc;
 }
 

@@ -34,53 +34,6 @@ static tkm_rc open_fail(const char *path) {
     TKM_ENSURE(0, e == ENOENT ? TKM_ERR_NOT_FOUND : TKM_ERR_IO);
 }
 
-tkm_rc tee_read_file_into(const char *path, uint8_t *buf, size_t cap, size_t *len) {
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return open_fail(path);
-    size_t n = 0;
-    tkm_rc rc = TKM_RC_OK;
-    for (;;) {
-        uint8_t extra;
-        uint8_t *dst = n < cap ? buf + n : &extra;
-        size_t want = n < cap ? cap - n : 1;
-        ssize_t r = read(fd, dst, want);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            tkm_err_detail_set("%s: %s", path, strerror(errno));
-            rc = TKM_RC(TKM_ERR_IO);
-            break;
-        }
-        if (r == 0) break;
-        if (n >= cap) {
-            tkm_err_detail_set("%s: larger than %zu bytes", path, cap);
-            rc = TKM_RC(TKM_ERR_TOO_LARGE);
-            break;
-        }
-        n += (size_t)r;
-    }
-    close(fd);
-    if (tkm_ok(rc)) *len = n;
-    return rc;
-}
-
-tkm_rc tee_read_file(const char *path, size_t max, uint8_t **buf, size_t *len) {
-    *buf = NULL;
-    *len = 0;
-    uint8_t *b = malloc(max ? max : 1);
-    TKM_ENSURE(b != NULL, TKM_ERR_NOMEM);
-    size_t n = 0;
-    tkm_rc rc = tee_read_file_into(path, b, max, &n);
-    if (tkm_failed(rc)) {
-        tkm_wipe(b, max);
-        free(b);
-        return rc;
-    }
-    *buf = b;
-    *len = n;
-    return TKM_RC_OK;
-}
-
 tkm_rc tee_write_file(const char *path, const uint8_t *data, size_t len) {
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) return open_fail(path);
@@ -107,7 +60,7 @@ tkm_rc tee_read_u64(const char *path, uint64_t *v) {
     *v = 0;
     uint8_t b[32];
     size_t n = 0;
-    TKM_TRY(tee_read_file_into(path, b, sizeof b, &n));
+    TKM_TRY(tkm_file_read_into(path, b, sizeof b, TKM_FILE_STREAM, &n));
     if (n > 0 && b[n - 1] == '\n') n--;
     uint64_t x = 0;
     if (n == 0 || n > 19) goto bad;

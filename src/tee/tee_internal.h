@@ -1,4 +1,4 @@
-/* tee_internal.h — private to src/tee: the backend table and file helpers. */
+/* tee_internal.h — private to src/tee: the backend table and pseudo-file helpers. */
 #ifndef TKM_TEE_INTERNAL_H
 #define TKM_TEE_INTERNAL_H
 
@@ -43,11 +43,7 @@ tkm_rc tee_evidence_checked(tkm_tee *t, tkm_tee_evidence *ev, tkm_ev_view *v,
 
 /* root + rel (rel starts with '/'). Returns OK or TKM_ERR_TOO_LARGE. */
 tkm_rc tee_path(const tkm_tee *t, char *out, size_t cap, const char *rel);
-/* Read a whole file (also FIFOs and pseudo-files) up to max bytes; more is TKM_ERR_TOO_LARGE.
- * Out: *buf (malloc'd, caller frees; not NUL-terminated), *len. */
-tkm_rc tee_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
-/* Same into a caller buffer. */
-tkm_rc tee_read_file_into(const char *path, uint8_t *buf, size_t cap, size_t *len);
+/* (Whole pseudo-files are read with core tkm_file_read / tkm_file_read_into and TKM_FILE_STREAM.) */
 /* Open an existing file for writing (no create, no truncate) and write all of data. */
 tkm_rc tee_write_file(const char *path, const uint8_t *data, size_t len);
 /* Read a small text file holding one decimal number (trailing newline allowed). */

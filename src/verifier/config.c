@@ -298,7 +298,7 @@ tkm_rc tkm_vconfig_load(tkm_vconfig **out, const char *path) {
     *out = NULL;
     uint8_t *buf = NULL;
     size_t len = 0;
-    TKM_TRY(vfile_read(path, 1 << 20, 0, &buf, &len));
+    TKM_TRY(tkm_file_read(path, 1 << 20, 0, &buf, &len));
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
     tkm_rc rc = tkm_vconfig_parse(out, buf, len, dirname(tmp));

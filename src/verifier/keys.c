@@ -42,21 +42,18 @@ static tkm_rc derive(tkm_secret **out, const tkm_secret *master, const char *lab
 static tkm_rc load_master(tkm_secret **out, const char *dir) {
     *out = NULL;
     char path[4096];
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    tkm_secret *s = NULL;
     TKM_TRY(vpath_join(path, sizeof path, dir, TKM_VKEYS_MASTER_FILE));
-    TKM_TRY(vfile_read(path, 4096, 1, &buf, &len));
-    tkm_rc rc = TKM_RC_OK;
+    tkm_rc rc = tkm_file_read_secret(path, 4096, TKM_FILE_SECRET, &s);
+    if (rc.code != TKM_ERR_TRUNCATED) TKM_TRY(rc); /* empty: the length message below */
+    size_t len = s ? tkm_secret_len(s) : 0;
     if (len != TKM_VKEYS_MASTER_LEN) {
+        tkm_secret_free(s);
         tkm_err_detail_set("%s must hold exactly %d bytes (has %zu)", path, TKM_VKEYS_MASTER_LEN, len);
-        tkm_err_record_where_(__FILE__, __LINE__);
-        rc = TKM_RC(TKM_ERR_FORMAT);
-    } else {
-        rc = tkm_secret_from(out, buf, len);
+        TKM_ENSURE(0, TKM_ERR_FORMAT);
     }
-    tkm_wipe(buf, len);
-    free(buf);
-    return rc;
+    *out = s;
+    return TKM_RC_OK;
 }
 
 void tkm_vkeys_free(tkm_vkeys *k) {
@@ -83,7 +80,7 @@ tkm_rc tkm_vkeys_load(tkm_vkeys **out, const char *dir) {
     TKM_CHECK_GOTO(rc, derive(&k->k_state_wrap, master, LABEL_STATE_WRAP));
     TKM_CHECK_GOTO(rc, derive(&k->k_salt, master, LABEL_SALT));
     TKM_CHECK_GOTO(rc, vpath_join(path, sizeof path, dir, TKM_VKEYS_EAS_FILE));
-    TKM_CHECK_GOTO(rc, vfile_read(path, 4096, 1, &file, &file_len));
+    TKM_CHECK_GOTO(rc, tkm_file_read(path, 4096, TKM_FILE_SECRET, &file, &file_len));
     if (file_len != EAS_FILE_LEN || memcmp(file, EAS_MAGIC, EAS_MAGIC_LEN) != 0) {
         tkm_err_detail_set("%s is not a teekm-verifier EAS key file", path);
         TKM_GOTO(rc, TKM_ERR_FORMAT);
@@ -144,9 +141,9 @@ tkm_rc tkm_vkeys_init_dir(const char *dir, const tkm_vtls_names *names) {
     TKM_CHECK_GOTO(rc, vpath_join(epath, sizeof epath, dir, TKM_VKEYS_EAS_FILE));
     TKM_CHECK_GOTO(rc, vpath_join(cert, sizeof cert, dir, TKM_VKEYS_TLS_CERT_FILE));
     TKM_CHECK_GOTO(rc, vpath_join(key, sizeof key, dir, TKM_VKEYS_TLS_KEY_FILE));
-    TKM_CHECK_GOTO(rc, vfile_create(mpath, 0600, tkm_secret_ptr(master), TKM_VKEYS_MASTER_LEN));
+    TKM_CHECK_GOTO(rc, tkm_file_create(mpath, 0600, tkm_secret_ptr(master), TKM_VKEYS_MASTER_LEN));
     made_master = 1;
-    TKM_CHECK_GOTO(rc, vfile_create(epath, 0600, file, sizeof file));
+    TKM_CHECK_GOTO(rc, tkm_file_create(epath, 0600, file, sizeof file));
     made_eas = 1;
     TKM_CHECK_GOTO(rc, tkm_vtls_make_self_signed(cert, key, names)); /* creates both or neither */
     rc = TKM_RC_OK;

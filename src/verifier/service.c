@@ -191,7 +191,7 @@ tkm_rc tkm_verifier_open(tkm_verifier **out, const tkm_vconfig *cfg) {
     TKM_CHECK_GOTO(rc, tkm_vkeys_load(&v->keys, cfg->data_dir));
     TKM_CHECK_GOTO(rc, vpath_join(path, sizeof path, cfg->data_dir, TKM_VKEYS_REGISTRY_FILE));
     TKM_CHECK_GOTO(rc, tkm_registry_open(&v->reg, path));
-    TKM_CHECK_GOTO(rc, vfile_read(cfg->appraisal_policy, 256 * 1024, 0, &buf, &len));
+    TKM_CHECK_GOTO(rc, tkm_file_read(cfg->appraisal_policy, 256 * 1024, 0, &buf, &len));
     rc = tkm_appraisal_policy_parse(&v->policy, buf, len);
     if (tkm_failed(rc)) {
         tkm_err_detail_set("appraisal policy %s: %s", cfg->appraisal_policy, tkm_err_detail());

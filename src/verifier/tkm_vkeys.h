@@ -21,8 +21,9 @@
  * ‖ instance id) ‖ tag (60 bytes), so a sealed key copied to another
  * instance's row does not open.
  *
- * Files are read with O_NOFOLLOW, must be regular files and, for secrets,
- * have no group/other permission bits (TKM_ERR_PERMISSIONS otherwise).
+ * Files are read and written with core tkm_file.h: no symlinks
+ * (TKM_ERR_PERMISSIONS), regular files only (TKM_ERR_FORMAT), secrets with no
+ * group/other permission bits (TKM_ERR_PERMISSIONS); created atomically.
  * Ownership: tkm_vkeys_load returns an object freed with tkm_vkeys_free.
  * Secrets: the master key, derived keys and the EAS key live in tkm_secret
  * buffers inside the object; nothing here logs or returns them.

@@ -93,8 +93,8 @@ tkm_rc tkm_vtls_make_self_signed(const char *cert_path, const char *key_path, co
     }
     TKM_CHECK_GOTO(rc, bio_bytes(kb, &kpem, &kpem_len));
     TKM_CHECK_GOTO(rc, bio_bytes(cb, &cpem, &cpem_len));
-    TKM_CHECK_GOTO(rc, vfile_create(key_path, 0600, kpem, kpem_len));
-    rc = vfile_create(cert_path, 0644, cpem, cpem_len);
+    TKM_CHECK_GOTO(rc, tkm_file_create(key_path, 0600, kpem, kpem_len));
+    rc = tkm_file_create(cert_path, 0644, cpem, cpem_len);
     if (tkm_failed(rc)) {
         remove(key_path);
         goto out;

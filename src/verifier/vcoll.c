@@ -189,15 +189,6 @@ tkm_rc tkm_vcoll_json_member_span(const uint8_t *buf, size_t len, const char *ke
     TKM_ENSURE(0, TKM_ERR_JSON_MISSING);
 }
 
-static int b64v(uint8_t c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
 /* buf is exactly one DER SEQUENCE (definite length, at most 4 length bytes). */
 static int der_sequence_exact(const uint8_t *buf, size_t len) {
     if (len < 2 || buf[0] != 0x30) return 0;
@@ -234,40 +225,16 @@ tkm_rc tkm_vcoll_crl_to_der(uint8_t **der, size_t *der_len, const uint8_t *buf, 
     if (e - s > sizeof begin - 1 + sizeof end - 1 && memcmp(buf + s, begin, sizeof begin - 1) == 0 &&
         memcmp(buf + e - (sizeof end - 1), end, sizeof end - 1) == 0) {
         size_t bs = s + sizeof begin - 1, be = e - (sizeof end - 1);
-        uint8_t *out = malloc((be - bs) / 4 * 3 + 3);
-        if (!out) return TKM_RC(TKM_ERR_NOMEM);
-        size_t o = 0, q = 0, pad = 0;
-        uint32_t acc = 0;
-        for (size_t i = bs; i < be; i++) {
-            uint8_t ch = buf[i];
-            if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') continue;
-            if (ch == '=') {
-                pad++;
-                acc <<= 6;
-                q++;
-            } else {
-                int v = b64v(ch);
-                if (v < 0 || pad) {
-                    free(out);
-                    goto bad;
-                }
-                acc = acc << 6 | (uint32_t)v;
-                q++;
-            }
-            if (q == 4) {
-                out[o++] = (uint8_t)(acc >> 16);
-                out[o++] = (uint8_t)(acc >> 8);
-                out[o++] = (uint8_t)acc;
-                q = 0;
-                acc = 0;
-            }
-        }
-        if (q != 0 || pad > 2 || o < pad + 1 || out[0] != 0x30) {
+        uint8_t *out = NULL;
+        size_t o = 0;
+        if (tkm_failed(tkm_b64_decode_alloc(&out, &o, (const char *)buf + bs, be - bs, TKM_B64_SKIP_WS)))
+            goto bad;
+        if (out[0] != 0x30) {
             free(out);
             goto bad;
         }
         *der = out;
-        *der_len = o - pad;
+        *der_len = o;
         return TKM_RC_OK;
     }
     /* hex text */
@@ -429,7 +396,7 @@ tkm_rc tkm_vcoll_new(tkm_vcoll **out, const tkm_vcoll_config *cfg) {
     if (cfg->n_files && !(p->files = calloc(cfg->n_files, sizeof *p->files))) TKM_GOTO(rc, TKM_ERR_NOMEM);
     for (size_t i = 0; i < cfg->n_files; i++) {
         tkm_collateral *c = NULL;
-        TKM_CHECK_GOTO(rc, vfile_read(cfg->files[i], MAX_RESPONSE, 0, &buf, &len));
+        TKM_CHECK_GOTO(rc, tkm_file_read(cfg->files[i], MAX_RESPONSE, 0, &buf, &len));
         rc = parse_any(&c, buf, len);
         free(buf);
         buf = NULL;
@@ -924,7 +891,7 @@ tkm_rc tkm_vcoll_get(tkm_vcoll *p, const tkm_evidence *ev, int64_t now, tkm_vcol
         if (p->cache_dir && !(e && e->ref)) {
             disk_path(path, sizeof path, p, key);
             tkm_collateral *c = NULL;
-            if (tkm_ok(vfile_read(path, MAX_RESPONSE, 0, &buf, &len)) && tkm_ok(parse_for_key(&c, key, buf, len))) {
+            if (tkm_ok(tkm_file_read(path, MAX_RESPONSE, 0, &buf, &len)) && tkm_ok(parse_for_key(&c, key, buf, len))) {
                 int64_t fu = fresh_until_of(c);
                 pthread_mutex_lock(&p->mu);
                 if (tkm_ok(store(p, key, c, fu, 0))) {
@@ -976,7 +943,7 @@ tkm_rc tkm_vcoll_get(tkm_vcoll *p, const tkm_evidence *ev, int64_t now, tkm_vcol
         }
         if (p->cache_dir) {
             disk_path(path, sizeof path, p, key);
-            tkm_rc wr = vfile_replace(path, 0644, buf, len);
+            tkm_rc wr = tkm_file_replace(path, 0644, buf, len);
             if (tkm_failed(wr)) tkm_log(TKM_LOG_WARN, "collateral", "cannot write cache %s: %s", path, tkm_err_detail());
         }
         free(buf);

@@ -136,9 +136,12 @@ int vcmd_serve(int argc, char **argv) {
     tkm_log(TKM_LOG_INFO, "verifier", "listening on %s:%u (institution %s)", cfg->listen_host, (unsigned)port,
             cfg->institution);
     if (port_file) {
-        FILE *f = fopen(port_file, "w");
-        if (!f || fprintf(f, "%u\n", (unsigned)port) < 0 || fclose(f) != 0) {
-            fprintf(stderr, "teekm-verifier: cannot write %s\n", port_file);
+        /* whole or absent: a reader polling for it never sees an empty file */
+        char pb[16];
+        int pn = snprintf(pb, sizeof pb, "%u\n", (unsigned)port);
+        rc = tkm_file_replace(port_file, 0644, pb, (size_t)pn);
+        if (tkm_failed(rc)) {
+            vcli_error("port file", rc);
             goto out;
         }
     }

@@ -51,9 +51,7 @@ static tkm_rc seed_key(tkm_secret **sk, const char *role, const char *seed) {
 
 static int write_out(const char *path, const json_t *v) {
     char *s = json_dumps(v, JSON_COMPACT);
-    FILE *f = s ? fopen(path, "w") : NULL;
-    int ok = f && fputs(s, f) >= 0;
-    if (f) ok &= fclose(f) == 0;
+    int ok = s && tkm_ok(tkm_file_replace(path, 0644, s, strlen(s)));
     free(s);
     return ok;
 }

@@ -2,7 +2,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,51 +11,61 @@
 #include "audit/audit.h"
 #include "policy/policy.h"
 
+#define SEAL_KEY_LEN 32
+
+/* Read a seal key file: exactly 32 bytes, no access for group and others. */
+static tkm_rc seal_key_read(tkm_secret **out, const char *file) {
+    tkm_secret *k = NULL;
+    size_t n = 0;
+    TKM_TRY(tkm_secret_new(&k, SEAL_KEY_LEN));
+    tkm_rc rc = tkm_file_read_into(file, tkm_secret_mut(k), SEAL_KEY_LEN, TKM_FILE_SECRET, &n);
+    int short_file = tkm_ok(rc) && n != SEAL_KEY_LEN;
+    if (short_file || rc.code == TKM_ERR_TOO_LARGE) {
+        /* Never replaced, never regenerated: state may be sealed under it. An empty or short file
+         * is what a teekm before tkm_file_create left when killed while creating the key. */
+        char has[32] = "more";
+        if (short_file) snprintf(has, sizeof has, "%zu", n);
+        tkm_err_detail_set("%s must hold exactly 32 bytes, has %s (an older teekm killed while creating it "
+                           "leaves it short); it is never replaced: restore it from a backup, or delete it if no "
+                           "state was sealed under it",
+                           file, has);
+        tkm_err_record_where_(__FILE__, __LINE__);
+        rc = TKM_RC(TKM_ERR_FORMAT);
+    }
+    if (tkm_failed(rc)) {
+        tkm_secret_free(k);
+        return rc;
+    }
+    *out = k;
+    return TKM_RC_OK;
+}
+
 tkm_rc cli_state_seal_key(tkm_secret **out, const char *dir, const char *file, int create) {
     char path[4096];
     *out = NULL;
     if (!file) {
-        snprintf(path, sizeof path, "%s/seal.key", dir);
+        if (snprintf(path, sizeof path, "%s/seal.key", dir) >= (int)sizeof path) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
         file = path;
     }
-    uint8_t k[32];
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && create) {
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            tkm_err_detail_set("cannot create %s", dir);
-            TKM_ENSURE(0, TKM_ERR_IO);
-        }
-        TKM_TRY(tkm_entropy_bytes(k, sizeof k));
-        int wfd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        int ok = wfd >= 0 && write(wfd, k, sizeof k) == (ssize_t)sizeof k && fsync(wfd) == 0;
-        if (wfd >= 0) close(wfd);
-        tkm_rc rc = ok ? tkm_secret_from(out, k, sizeof k) : TKM_RC(TKM_ERR_IO);
-        tkm_wipe(k, sizeof k);
-        if (!ok) tkm_err_detail_set("cannot write %s", file);
-        return rc;
+    tkm_rc rc = seal_key_read(out, file);
+    if (rc.code != TKM_ERR_NOT_FOUND || !create) return rc;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        tkm_err_detail_set("cannot create %s: %s", dir, strerror(errno));
+        TKM_ENSURE(0, TKM_ERR_IO);
     }
-    if (fd < 0) {
-        tkm_err_detail_set("cannot open seal key %s", file);
-        TKM_ENSURE(0, TKM_ERR_NOT_FOUND);
+    /* Created whole or not at all (a kill cannot leave a short key behind), and never over an
+     * existing file: when another process won the race, its key is the one. */
+    tkm_secret *k = NULL;
+    TKM_TRY(tkm_secret_new(&k, SEAL_KEY_LEN));
+    rc = tkm_entropy_bytes(tkm_secret_mut(k), SEAL_KEY_LEN);
+    if (tkm_ok(rc)) rc = tkm_file_create(file, 0600, tkm_secret_ptr(k), SEAL_KEY_LEN);
+    if (tkm_ok(rc)) {
+        *out = k;
+        return TKM_RC_OK;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
-        close(fd);
-        tkm_err_detail_set("%s must be mode 0600", file);
-        TKM_ENSURE(0, TKM_ERR_PERMISSIONS);
-    }
-    ssize_t n = read(fd, k, sizeof k);
-    uint8_t extra;
-    ssize_t m = read(fd, &extra, 1);
-    close(fd);
-    if (n != (ssize_t)sizeof k || m != 0) {
-        tkm_wipe(k, sizeof k);
-        tkm_err_detail_set("%s must hold exactly 32 bytes", file);
-        TKM_ENSURE(0, TKM_ERR_FORMAT);
-    }
-    tkm_rc rc = tkm_secret_from(out, k, sizeof k);
-    tkm_wipe(k, sizeof k);
-    return rc;
+    tkm_secret_free(k);
+    if (rc.code != TKM_ERR_EXISTS) return rc;
+    return seal_key_read(out, file);
 }
 
 static int policy_check(int argc, char **argv) {

@@ -7,15 +7,14 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "api/tkm_instance.h"
+#include "api/tkm_registrar.h"
 #include "api/tkm_signer.h"
 #include "crypto/crypto.h"
 
@@ -40,8 +39,11 @@ static void usage(FILE *f) {
             "The state key comes from the platform seal key or, on TDX (no seal key) and with --state-key verifier,\n"
             "from teekm-verifier key release at init and at every start (the source is fixed at init; the verifier\n"
             "URL is recorded, --verifier overrides it; --verifier-ca is needed at every start; retries default 4).\n"
-            "Such an instance registers again every --reattest-seconds (default 3600; 0: only at start) so that its\n"
-            "registration does not go stale.\n"
+            "A seal-keyed instance given --verifier URL --verifier-ca FILE registers with it (nothing recorded: give\n"
+            "them at every start); a failed registration there is a warning, the service starts anyway.\n"
+            "An instance with a verifier registers again right after each key event or policy activation and every\n"
+            "--reattest-seconds (default 3600; 0: no schedule), retrying failures with backoff (1 s doubling, at\n"
+            "most 60 s), so that the verifier's registry shows its current keys and policy and does not go stale.\n"
             "With a verifier the evaluation clock is bounded by its signed time, refreshed every\n"
             "--trusted-time-seconds (default 60); --remote-counter (recorded, never switched off) makes every commit\n"
             "advance the verifier's monotonic counter too, so that an older copy of the data directory is refused.\n");
@@ -160,38 +162,10 @@ static int cmd_init(int argc, char **argv) {
     size_t n_all = n_labels;
     int status = 1;
     json_t *out = NULL;
-    FILE *pf = fopen(policy, "rb");
-    tkm_rc rc = TKM_RC_OK;
-    if (!pf) {
-        tkm_err_detail_set("cannot open %s: %s", policy, strerror(errno));
-        rc = TKM_RC(TKM_ERR_NOT_FOUND);
-    } else {
-        tkm_wr w;
-        tkm_wr_init(&w, TKM_POLICY_MAX_BYTES + 1);
-        uint8_t buf[8192];
-        size_t n;
-        while (tkm_ok(rc) && (n = fread(buf, 1, sizeof buf, pf)) > 0) rc = tkm_wr_put(&w, buf, n);
-        fclose(pf);
-        if (tkm_ok(rc)) rc = tkm_wr_take(&w, &pdoc, &plen);
-        tkm_wr_free(&w);
-    }
-    if (tkm_ok(rc) && keys_from) { /* one label per line (bulk creation) */
-        FILE *kf = fopen(keys_from, "rb");
-        if (!kf) {
-            tkm_err_detail_set("cannot open %s", keys_from);
-            rc = TKM_RC(TKM_ERR_NOT_FOUND);
-        } else {
-            tkm_wr w;
-            tkm_wr_init(&w, 16u << 20);
-            uint8_t buf[8192];
-            size_t n;
-            while (tkm_ok(rc) && (n = fread(buf, 1, sizeof buf, kf)) > 0) rc = tkm_wr_put(&w, buf, n);
-            fclose(kf);
-            if (tkm_ok(rc)) rc = tkm_wr_nul(&w);
-            if (tkm_ok(rc)) rc = tkm_wr_take(&w, &kdoc, &klen);
-            tkm_wr_free(&w);
-        }
-    }
+    /* operator-named files: symlinks followed, pipes (<(...)) read to their end */
+    tkm_rc rc = tkm_file_read(policy, TKM_POLICY_MAX_BYTES + 1, TKM_FILE_FOLLOW | TKM_FILE_STREAM, &pdoc, &plen);
+    if (tkm_ok(rc) && keys_from) /* one label per line (bulk creation) */
+        rc = tkm_file_read(keys_from, 16u << 20, TKM_FILE_FOLLOW | TKM_FILE_STREAM, &kdoc, &klen);
     if (tkm_ok(rc)) {
         size_t lines = 0;
         for (size_t i = 0; i < klen; i++) lines += kdoc[i] == '\n';
@@ -254,52 +228,6 @@ static int parse_listen(const char *s, char *host, size_t cap, uint16_t *port) {
     return 0;
 }
 
-/*
- * Periodic re-attestation: an instance whose state key comes from the
- * verifier registers again on a schedule well inside the verifier's maximum
- * age (docs/verifier.md "Freshness"), beside the service. A failure is logged
- * and tried again at the next tick; it never stops the service (relying
- * parties see the registration go stale).
- */
-typedef struct {
-    tkm_instance *in;
-    unsigned seconds;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-} reattest_ctx;
-
-static void *reattest_main(void *arg) {
-    reattest_ctx *x = arg;
-    pthread_mutex_lock(&x->mu);
-    while (!x->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)x->seconds;
-        while (!x->stop && pthread_cond_timedwait(&x->cv, &x->mu, &until) != ETIMEDOUT) {
-        }
-        if (x->stop) break;
-        pthread_mutex_unlock(&x->mu);
-        tkm_rc rc = tkm_instance_reattest(x->in);
-        if (tkm_ok(rc))
-            tkm_log(TKM_LOG_INFO, "teekmd", "re-attested to the verifier (every %u s)", x->seconds);
-        else
-            tkm_log(TKM_LOG_WARN, "teekmd", "re-attestation failed: %s (%s); next try in %u s", tkm_err_name(rc.code),
-                    tkm_err_detail(), x->seconds);
-        pthread_mutex_lock(&x->mu);
-    }
-    pthread_mutex_unlock(&x->mu);
-    return NULL;
-}
-
-static void reattest_stop(reattest_ctx *x, pthread_t t) {
-    pthread_mutex_lock(&x->mu);
-    x->stop = 1;
-    pthread_cond_signal(&x->cv);
-    pthread_mutex_unlock(&x->mu);
-    pthread_join(t, NULL); /* waits for a registration in progress (bounded by its retries) */
-}
-
 static int cmd_serve(int argc, char **argv) {
     const char *dir = NULL, *listen = "127.0.0.1:8545", *tee = NULL, *tee_root = NULL, *log_level = NULL,
                *log_level_file = NULL, *insecure_roles_s = "read";
@@ -309,9 +237,6 @@ static int cmd_serve(int argc, char **argv) {
     keysrc_opts ko = {.retries = VERIFIER_RETRIES_DEFAULT};
     unsigned long long rate = 0, burst = 0, max_body = 0, max_conns = 0, threads = 0, workers = 0, batch = 0;
     unsigned long long req_timeout = 0, io_timeout = 0, drain_timeout = 0, reattest_s = 3600, trusted_s = 60;
-    reattest_ctx rx = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    pthread_t reattest_thread;
-    int reattesting = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--insecure-http") == 0) {
@@ -429,6 +354,7 @@ static int cmd_serve(int argc, char **argv) {
     tkm_instance *in = NULL;
     tkm_signer *sig = NULL;
     tkm_api_server *srv = NULL;
+    tkm_registrar *reg = NULL;
     char bundle[PATH_MAX + 32];
     tkm_instance_open_opts oo = {.dir = dir, .tee = tee, .tee_root = tee_root, .allow_debug = allow_debug,
                                  .tls_names = names, .n_tls_names = n_names, .max_batch = (size_t)batch,
@@ -489,6 +415,12 @@ static int cmd_serve(int argc, char **argv) {
                 host, (unsigned)port, insecure_roles_s);
     rc = tkm_api_server_new(&srv, &cfg);
     if (tkm_ok(rc)) rc = tkm_signer_attach(sig, srv);
+    if (tkm_ok(rc) && tkm_instance_has_verifier(in)) {
+        /* re-registration after changes, on the schedule and after failures (with backoff) */
+        tkm_registrar_config rcfg = {.instance = in, .period_ms = (unsigned)(reattest_s * 1000),
+                                     .metrics = tkm_api_server_metrics(srv), .server = srv};
+        rc = tkm_registrar_start(&reg, &rcfg);
+    }
     if (tkm_ok(rc)) rc = tkm_instance_verifier_attach(in, srv, (unsigned)trusted_s); /* no-op without a verifier */
     if (tkm_ok(rc)) rc = tkm_api_server_start(srv);
     if (tkm_failed(rc)) {
@@ -512,22 +444,16 @@ static int cmd_serve(int argc, char **argv) {
         free(line);
     }
     json_decref(ready);
-    if (reattest_s && tkm_instance_has_verifier(in)) {
-        rx.in = in;
-        rx.seconds = (unsigned)reattest_s;
-        reattesting = pthread_create(&reattest_thread, NULL, reattest_main, &rx) == 0;
-        if (!reattesting) tkm_log(TKM_LOG_WARN, "teekmd", "cannot start periodic re-attestation");
-    }
     rc = tkm_api_server_run(srv);
-    if (reattesting) reattest_stop(&rx, reattest_thread);
-    reattesting = 0;
-    tkm_signer_stop(sig); /* the queue is answered and committed before the state closes */
+    tkm_registrar_stop(reg); /* no registration while the state closes */
+    tkm_signer_stop(sig);    /* the queue is answered and committed before the state closes */
     status = tkm_ok(rc) ? 0 : 1;
     tkm_log(TKM_LOG_INFO, "teekmd", "stopped; state closed");
 out:
-    if (reattesting) reattest_stop(&rx, reattest_thread);
+    tkm_registrar_stop(reg);
     tkm_signer_stop(sig);
     tkm_api_server_free(srv);
+    tkm_registrar_free(reg); /* after the server: its metrics and /healthz callbacks point to it */
     tkm_signer_free(sig);
     tkm_instance_close(in);
     return status;

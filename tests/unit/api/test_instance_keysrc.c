@@ -12,6 +12,7 @@
 
 #include "../tee/tee_doubles.h"
 #include "api/tkm_instance.h"
+#include "api/tkm_registrar.h"
 #include "crypto/crypto.h"
 
 static const char POLICY[] =
@@ -103,18 +104,146 @@ static void test_sim_seal_recorded(void **state) {
     TD_OK(open_rc(&oo));
     oo.state_key = "auto";
     TD_OK(open_rc(&oo));
-    /* never a switch of source, never a verifier for a sealed instance */
+    /* never a switch of source */
     oo.state_key = "verifier";
     TU_ASSERT_RC(open_rc(&oo), TKM_ERR_CONFIG);
     ASSERT_DETAIL("would switch its source");
-    oo.state_key = NULL;
+    oo.state_key = "bogus";
+    TU_ASSERT_RC(open_rc(&oo), TKM_ERR_CONFIG);
+}
+
+/* A verifier for a sealed instance is for registration only: a failed registration does not stop the open. */
+static void test_sim_seal_with_verifier(void **state) {
+    (void)state;
+    tkm_instance_init_opts io = sim_init();
+    json_t *out = NULL;
+    TD_OK(tkm_instance_init(&out, &io));
+    json_decref(out);
+    tkm_instance_open_opts oo = sim_open();
+    tkm_instance *in = NULL;
+    tkm_instance_reg_info ri;
+    /* without a verifier: none to re-attest to, no registration made */
+    TD_OK(tkm_instance_open(&in, &oo));
+    assert_false(tkm_instance_has_verifier(in));
+    tkm_instance_registration_info(in, &ri);
+    assert_int_equal(ri.last_attempt, 0);
+    assert_int_equal(ri.last_err, TKM_OK);
+    TU_ASSERT_RC(tkm_instance_reattest(in), TKM_ERR_CONFIG);
+    tkm_instance_close(in);
+    in = NULL;
+    /* half a verifier configuration is refused */
     oo.verifier_url = "https://127.0.0.1:1";
+    TU_ASSERT_RC(open_rc(&oo), TKM_ERR_CONFIG);
+    ASSERT_DETAIL("registration with teekm-verifier");
+    ASSERT_DETAIL("--verifier-ca");
+    oo.verifier_url = NULL;
     oo.verifier_ca = "/nonexistent";
     TU_ASSERT_RC(open_rc(&oo), TKM_ERR_CONFIG);
-    ASSERT_DETAIL("platform seal key");
-    oo.state_key = "bogus";
-    oo.verifier_url = NULL;
-    TU_ASSERT_RC(open_rc(&oo), TKM_ERR_CONFIG);
+    ASSERT_DETAIL("--verifier URL is required");
+    /* an unreachable verifier (port 1 refuses): the open succeeds, the failure is kept */
+    oo.verifier_url = "https://127.0.0.1:1";
+    int64_t t0 = tkm_time_unix();
+    TD_OK(tkm_instance_open(&in, &oo));
+    assert_true(tkm_instance_has_verifier(in));
+    tkm_instance_registration_info(in, &ri);
+    assert_int_equal(ri.last_err, TKM_ERR_NETWORK);
+    assert_true(ri.last_attempt >= t0);
+    assert_int_equal(ri.last_ok, 0);
+    /* one attempt each, no retries (the registrar retries) */
+    TU_ASSERT_RC(tkm_instance_reattest(in), TKM_ERR_NETWORK);
+    ASSERT_DETAIL("verifier nonce");
+    tkm_instance_close(in);
+    /* nothing about the verifier was recorded */
+    json_t *d = load_instance_json();
+    assert_null(json_object_get(d, "verifier"));
+    assert_string_equal(json_string_value(json_object_get(d, "stateKey")), "seal");
+    json_decref(d);
+}
+
+/* The registrar on a real instance: seeded with the start's failed registration, it retries (one attempt each,
+ * through tkm_instance_reattest), and detaches from the instance when freed. */
+static void test_registrar_seeded(void **state) {
+    (void)state;
+    tkm_instance_init_opts io = sim_init();
+    json_t *out = NULL;
+    TD_OK(tkm_instance_init(&out, &io));
+    json_decref(out);
+    tkm_instance_open_opts oo = sim_open();
+    oo.verifier_url = "https://127.0.0.1:1";
+    oo.verifier_ca = "/nonexistent";
+    tkm_instance *in = NULL;
+    TD_OK(tkm_instance_open(&in, &oo));
+    tkm_metrics *m = NULL;
+    TD_OK(tkm_metrics_new(&m));
+    tkm_registrar *r = NULL;
+    tkm_registrar_config rc = {.instance = in, .period_ms = 3600000, .backoff_min_ms = 50, .backoff_max_ms = 100,
+                               .metrics = m};
+    TD_OK(tkm_registrar_start(&r, &rc));
+    tkm_registrar_status st;
+    tkm_registrar_status_get(r, &st);
+    assert_true(st.attempts >= 1); /* the open's attempt */
+    assert_int_equal(st.by_result[TKM_REGISTRAR_UNREACHABLE], st.attempts);
+    assert_int_equal(st.pending, 1);
+    assert_int_equal(st.last_ok, 0);
+    for (int i = 0; i < 300 && st.attempts < 3; i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+        tkm_registrar_status_get(r, &st);
+    }
+    assert_true(st.attempts >= 3); /* retried by the registrar */
+    assert_int_equal(st.by_result[TKM_REGISTRAR_UNREACHABLE], st.attempts);
+    assert_int_equal(st.last_err, TKM_ERR_NETWORK);
+    tkm_instance_claims_changed(in); /* reaches the registrar: still pending */
+    tkm_registrar_status_get(r, &st);
+    assert_int_equal(st.pending, 1);
+    tkm_registrar_free(r);
+    tkm_instance_claims_changed(in); /* detached: nothing is called (ASan would see a use after free) */
+    tkm_metrics_free(m);
+    tkm_instance_close(in);
+}
+
+static int changes;
+static void count_change(void *arg) {
+    assert_ptr_equal(arg, &changes);
+    changes++;
+}
+
+/* The change hook: key set changes and reported claim changes, not removals of keys outside the set. */
+static void test_change_hook(void **state) {
+    (void)state;
+    tkm_instance_init_opts io = sim_init();
+    json_t *out = NULL;
+    TD_OK(tkm_instance_init(&out, &io));
+    json_decref(out);
+    tkm_instance_open_opts oo = sim_open();
+    tkm_instance *in = NULL;
+    TD_OK(tkm_instance_open(&in, &oo));
+    /* the secp256k1 generator G (SEC 2), uncompressed: the public key of private key 1, whose Ethereum
+     * address is the well-known 0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf */
+    uint8_t pub[65], addr[20], other[20] = {0};
+    static const char G[] = "0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798"
+                            "483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8";
+    static const char A[] = "7E5F4552091A69125d5DfCb7b8C2659029395Bdf";
+    TD_OK(tkm_hex_decode_exact(pub, sizeof pub, G, sizeof G - 1, 0));
+    TD_OK(tkm_hex_decode_exact(addr, sizeof addr, A, sizeof A - 1, 0));
+    changes = 0;
+    tkm_instance_on_change(in, count_change, &changes);
+    size_t k0 = tkm_instance_key_count(in);
+    TD_OK(tkm_instance_key_added(in, pub));
+    assert_int_equal(changes, 1);
+    assert_int_equal(tkm_instance_key_count(in), k0 + 1);
+    tkm_instance_key_removed(in, other); /* not in the set: no change */
+    assert_int_equal(changes, 1);
+    tkm_instance_key_removed(in, addr);
+    assert_int_equal(changes, 2);
+    assert_int_equal(tkm_instance_key_count(in), k0);
+    tkm_instance_claims_changed(in);
+    assert_int_equal(changes, 3);
+    tkm_instance_on_change(in, NULL, NULL);
+    tkm_instance_claims_changed(in);
+    TD_OK(tkm_instance_key_added(in, pub));
+    assert_int_equal(changes, 3);
+    tkm_instance_close(in);
 }
 
 static void test_sim_init_options_refused(void **state) {
@@ -127,12 +256,13 @@ static void test_sim_init_options_refused(void **state) {
     io.verifier_url = "https://127.0.0.1:1";
     TU_ASSERT_RC(tkm_instance_init(&out, &io), TKM_ERR_CONFIG);
     ASSERT_DETAIL("--verifier-ca");
-    io.state_key = "seal";
+    io.state_key = "seal"; /* registration only: the CA is needed all the same */
     TU_ASSERT_RC(tkm_instance_init(&out, &io), TKM_ERR_CONFIG);
-    io.state_key = NULL; /* auto on sim: the seal key; a verifier URL is then a mistake */
-    io.verifier_ca = "/nonexistent";
+    ASSERT_DETAIL("registration with teekm-verifier");
+    ASSERT_DETAIL("--verifier-ca");
+    io.state_key = NULL; /* auto on sim: the seal key, and the URL for registration */
     TU_ASSERT_RC(tkm_instance_init(&out, &io), TKM_ERR_CONFIG);
-    ASSERT_DETAIL("--state-key verifier");
+    ASSERT_DETAIL("--verifier-ca");
     io.state_key = "sealed";
     TU_ASSERT_RC(tkm_instance_init(&out, &io), TKM_ERR_CONFIG);
     assert_null(out);
@@ -231,6 +361,26 @@ static void test_instance_json_fields(void **state) {
     json_decref(orig);
 }
 
+/* init of a sealed instance with a verifier that cannot be reached: created, the failure reported, not recorded */
+static void test_sim_init_registration_soft(void **state) {
+    (void)state;
+    json_t *out = NULL;
+    tkm_instance_init_opts io = sim_init();
+    io.verifier_url = "https://127.0.0.1:1";
+    io.verifier_ca = "/nonexistent";
+    TD_OK(tkm_instance_init(&out, &io));
+    assert_string_equal(json_string_value(json_object_get(out, "stateKey")), "seal");
+    assert_string_equal(json_string_value(json_object_get(out, "verifier")), "https://127.0.0.1:1");
+    assert_true(json_is_false(json_object_get(out, "registered")));
+    assert_string_equal(json_string_value(json_object_get(out, "registrationError")), "NETWORK");
+    json_decref(out);
+    json_t *d = load_instance_json();
+    assert_null(json_object_get(d, "verifier"));
+    json_decref(d);
+    tkm_instance_open_opts oo = sim_open();
+    TD_OK(open_rc(&oo));
+}
+
 static void test_tdx_needs_verifier(void **state) {
     (void)state;
     tsm_double d;
@@ -265,6 +415,10 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sim_seal_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_init_options_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_seal_with_verifier, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_hook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registrar_seeded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_init_registration_soft, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instance_json_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tdx_needs_verifier, setup, teardown),
     };

@@ -178,6 +178,13 @@ static tkm_rc health_state(void *arg) {
     return TKM_RC_OK;
 }
 
+/* information in /healthz: how many times it was asked (does not bear on the status) */
+static json_t *health_asked(void *arg) {
+    (void)arg;
+    static _Atomic int n;
+    return json_pack("{s:i}", "asked", atomic_fetch_add(&n, 1) + 1);
+}
+
 static void rpc_echo(tkm_rpc_call *c, void *arg) {
     (void)arg;
     json_t *p = tkm_rpc_call_params(c);
@@ -351,6 +358,8 @@ static void run_child(int wfd) {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (tkm_failed(tkm_api_server_route(srv, &routes[i]))) _exit(6);
     if (tkm_failed(tkm_api_server_health_check(srv, "state", health_state, NULL))) _exit(7);
+    if (tkm_failed(tkm_api_server_health_info(srv, "info", health_asked, NULL))) _exit(7);
+    if (tkm_api_server_health_info(srv, "info", health_asked, NULL).code != TKM_ERR_EXISTS) _exit(7);
     if (tkm_failed(tkm_api_server_start(srv))) {
         fprintf(stderr, "start: %s\n", tkm_err_detail());
         _exit(8);
@@ -496,6 +505,9 @@ static void test_healthz(void **state) {
     assert_int_equal(r.status, 200);
     json_t *j = body_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    /* information entries ride along, computed per request */
+    json_int_t asked = json_integer_value(json_object_get(json_object_get(j, "info"), "asked"));
+    assert_true(asked >= 1);
     json_decref(j);
     free(r.body);
     FILE *f = fopen(path_of("unhealthy"), "w");
@@ -505,6 +517,7 @@ static void test_healthz(void **state) {
     j = body_json(&r);
     assert_string_equal(json_string_value(json_array_get(json_object_get(j, "failing"), 0)), "state");
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "checks"), "state")), "STORE");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "info"), "asked")), asked + 1);
     json_decref(j);
     free(r.body);
     unlink(path_of("unhealthy"));
