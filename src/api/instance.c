@@ -1014,10 +1014,9 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                 TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
         }
     }
-    if (src == 1) { /* the instance id first: the verifier keeps one state key per instance id */
-        TKM_CHECK_GOTO(rc, tkm_entropy_bytes(in->instance_id, 32));
-        TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, 0));
-    }
+    /* the instance id first: the verifier keeps one state key and one counter per instance id */
+    if (v.url) TKM_CHECK_GOTO(rc, tkm_entropy_bytes(in->instance_id, 32));
+    if (src == 1) TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, 0));
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_HWM, &in->hwm_key));
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_STATE, &seal));
     int64_t now = tkm_time_unix();
@@ -1027,7 +1026,7 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         TKM_CHECK_GOTO(rc, verifier_link(in, &v, o->remote_counter, &eo.counter));
         api_vtrust_engine_clock(in->vt, &eo, 0);
     }
-    TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, src == 1 ? in->instance_id : NULL, o->policy,
+    TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, v.url ? in->instance_id : NULL, o->policy,
                                        o->policy_len, now));
     tkm_engine_instance_id(in->engine, in->instance_id);
     if (o->n_labels) {

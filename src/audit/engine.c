@@ -599,7 +599,7 @@ static tkm_rc state_opened(tkm_engine *e, int64_t host_now) {
     jset(b, "teekm", json_string(TKM_VERSION), &err);
     tkm_rc rc = err ? TKM_RC(TKM_ERR_NOMEM) : tkm_store_begin(e->store);
     if (tkm_ok(rc)) {
-        int64_t now = tkm_store_observe_time(e->store, host_now);
+        int64_t now = observe(e, host_now);
         rc = prune_expired(e, now);
         if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_STATE_OPENED, b, NULL);
         rc = finish_txn(e, rc);
@@ -1117,7 +1117,7 @@ tkm_rc tkm_engine_pending_create(tkm_engine *e, const tkm_store_pending *p, cons
     ij = NULL;
     if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
-    int64_t now = tkm_store_observe_time(e->store, host_now);
+    int64_t now = observe(e, host_now);
     rc = TKM_RC_OK;
     for (size_t i = 0; tkm_ok(rc) && i < n_drop; i++) rc = tkm_store_pending_delete(e->store, drop[i], NULL);
     if (tkm_ok(rc)) rc = tkm_store_pending_get(e->store, p->intent.request_id, &found, old);
@@ -1203,6 +1203,7 @@ tkm_rc tkm_engine_pending_approve(tkm_engine *e, const char *request_id, const t
     int found = 0;
     tkm_rc rc;
     enter(e);
+    host_now = host_time(e, host_now); /* the clock hook once: the checks and the record agree */
     TKM_CHECK_GOTO(rc, tkm_store_pending_get(e->store, request_id, &found, p));
     if (!found) {
         tkm_err_detail_set("no request %s is waiting for approvals (teekm_prepare it first)", request_id);
@@ -1286,7 +1287,7 @@ tkm_rc tkm_engine_proposal_create(tkm_engine *e, const tkm_store_proposal *p, co
     jset(b, "expiresAt", ju64(p->expires_at), &err);
     if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
-    int64_t now = tkm_store_observe_time(e->store, host_now);
+    int64_t now = observe(e, host_now);
     rc = TKM_RC_OK;
     for (size_t i = 0; tkm_ok(rc) && i < n_drop; i++) rc = tkm_store_proposal_delete(e->store, drop[i], NULL);
     if (tkm_ok(rc)) rc = tkm_store_proposal_get(e->store, p->hash, &found, &old);
@@ -1329,6 +1330,7 @@ tkm_rc tkm_engine_proposal_approve(tkm_engine *e, const uint8_t hash[32], const 
     int found = 0;
     tkm_rc rc;
     enter(e);
+    host_now = host_time(e, host_now); /* the clock hook once: the checks and the record agree */
     TKM_CHECK_GOTO(rc, tkm_store_proposal_get(e->store, hash, &found, &p));
     if (!found) {
         tkm_err_detail_set("no open proposal with this hash");

@@ -8,7 +8,8 @@
 #     (the documented limit of an instance without one);
 #  2. rollback: a copy of the whole data directory (state, counter file, high-water mark) taken while
 #     teekmd runs, one more signature, stop, the copy restored: refused with STORE_ROLLBACK naming the
-#     verifier's counter; an edited remoteCounter fails instance.json's MAC;
+#     verifier's counter — for a verifier-keyed instance at key release, for a seal-keyed one registered
+#     with --verifier by its own check against the remote counter; an edited remoteCounter is refused;
 #  3. verifier down while serving with --remote-counter: signing fails with UNAVAILABLE naming the verifier
 #     and nothing is released, /healthz says so; the verifier back on its port: signing resumes (ethers
 #     recovers the key from the signed transaction).
@@ -203,6 +204,33 @@ grep -q 'STORE_ROLLBACK' "$dir/last" && grep -q 'counter' "$dir/last" || fail "r
 rm -rf "$dir/rc"
 mv "$dir/rc.now" "$dir/rc"
 ok "an older copy of the whole data directory is refused (STORE_ROLLBACK, the verifier's counter named)"
+
+# the same for a seal-keyed instance registered with the verifier: no key release to refuse it, so the
+# instance's own check refuses it once registered (the state opened below the remote counter)
+init sk --verifier "$VURL" --verifier-ca "$VCA" --remote-counter
+python3 - "$dir/sk/instance.json" <<'PY' || fail "seal-keyed instance.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["stateKey"] == "seal" and d["remoteCounter"] is True and set(d["verifier"]) == {"signer"}, d
+PY
+start_fails sk --verifier-retries 0
+grep -q 'CONFIG' "$dir/last" && grep -q 'remote monotonic counter' "$dir/last" || fail "sk without --verifier: $(cat "$dir/last")"
+start sk --verifier "$VURL" --verifier-ca "$VCA" || fail "start sk"
+expect 0x0 result "sk first"
+cp -a "$dir/sk" "$dir/sk.copy"
+expect 0x1 result "sk second (after the copy)"
+stop
+mv "$dir/sk" "$dir/sk.now"
+cp -a "$dir/sk.copy" "$dir/sk"
+start_fails sk --verifier "$VURL" --verifier-ca "$VCA"
+grep -q 'STORE_ROLLBACK' "$dir/last" && grep -q "older than teekm-verifier's monotonic counter" "$dir/last" ||
+  fail "seal-keyed rollback not refused: $(cat "$dir/last")"
+rm -rf "$dir/sk"
+mv "$dir/sk.now" "$dir/sk"
+start sk --verifier "$VURL" --verifier-ca "$VCA" || fail "start sk after the rollback attempt"
+expect 0x2 result "sk after"
+stop
+ok "seal-keyed with --verifier --remote-counter: the restored copy is refused by the instance itself (STORE_ROLLBACK)"
 
 # remoteCounter cannot be edited away: instance.json's MAC covers it, and before the MAC can be checked
 # (its key is the released one) the key-release claims without the counter fall below the verifier's counter
