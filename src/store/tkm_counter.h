@@ -14,8 +14,12 @@
  *    backup restore, a copied data file), but a host that rolls back both
  *    files together is NOT detected. It is not anti-rollback against a
  *    malicious host.
- *  - a remote counter (teekm-verifier, later) or platform NV storage: the
- *    host cannot roll it back, so a restored older copy is detected.
+ *  - a remote counter (teekm-verifier's, wrapped around the file by teekmd
+ *    with --remote-counter: src/api/tkm_vcounter.h) or platform NV storage:
+ *    the host cannot roll it back, so a restored older copy is detected.
+ * An advance that fails with STORE_ROLLBACK or STORE_COUNTER closes the
+ * store; any other failure leaves the commit in place, unreleased, and is
+ * retried at the next transaction (tkm_store.h).
  * See docs/store.md for the full analysis.
  *
  * Ownership: the store calls close() when it is closed (NULL allowed).
