@@ -24,7 +24,6 @@ typedef struct job {
 typedef struct {
     char label[TKM_POLICY_NAME_MAX + 1];
     tkm_secret *sk;
-    uint8_t pub[TKM_SECP_PUBKEY_LEN]; /* what every signature by sk must recover to */
 } key_slot;
 
 struct tkm_engine {
@@ -103,9 +102,9 @@ static void key_cache_drop(tkm_engine *e, const char *label) {
 }
 
 /*
- * The unsealed key of a signer and its public key, loaded once. The public key
- * is checked against the address the key was recorded with, so a signature
- * checked against it is checked against the key the policy was evaluated for.
+ * The unsealed key of a signer, loaded once and checked against the address
+ * it was recorded with: the key that signs is the key the policy was
+ * evaluated for.
  */
 static tkm_rc key_slot_get(tkm_engine *e, const char *label, const uint8_t addr[20], const key_slot **out) {
     *out = NULL;
@@ -121,10 +120,10 @@ static tkm_rc key_slot_get(tkm_engine *e, const char *label, const uint8_t addr[
     memset(k, 0, sizeof *k);
     snprintf(k->label, sizeof k->label, "%s", label);
     TKM_TRY(tkm_store_key_unseal(e->store, label, &k->sk));
-    uint8_t a[20];
-    tkm_rc rc = tkm_secp_pubkey(k->pub, k->sk);
+    uint8_t a[20], pub[TKM_SECP_PUBKEY_LEN];
+    tkm_rc rc = tkm_secp_pubkey(pub, k->sk);
     if (tkm_ok(rc)) {
-        tkm_eth_address(a, k->pub);
+        tkm_eth_address(a, pub);
         if (memcmp(a, addr, 20) != 0) {
             tkm_err_detail_set("key %s does not match its recorded address", label);
             rc = TKM_RC(TKM_ERR_STORE_TAMPER);
@@ -422,7 +421,8 @@ static tkm_rc decide_one(tkm_engine *e, const tkm_sign_request *req, tkm_sign_re
         if (req->sign) {
             const key_slot *k;
             TKM_TRY(key_slot_get(e, it.key_label, it.key, &k));
-            TKM_TRY(tkm_secp_sign_checked(res->sig, k->sk, k->pub, it.payload_hash));
+            /* hedged nonce (tkm_secp.h): a fault cannot turn two signatures of one digest into the key */
+            TKM_TRY(tkm_secp_sign_hedged(res->sig, k->sk, it.payload_hash));
             res->has_sig = 1;
         }
         const char *asset = d->charge ? e->policy->assets[e->policy->rules[d->rule].asset].name : "";

@@ -115,13 +115,14 @@ tkm_rc tkm_secp_pubkey_compress(uint8_t out[static TKM_SECP_PUBKEY_COMPRESSED_LE
     return TKM_RC_OK;
 }
 
-tkm_rc tkm_secp_sign(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
-                     const uint8_t digest[static TKM_SECP_DIGEST_LEN]) {
+/* ndata: NULL for RFC 6979 as written; 32 bytes of extra data (§3.6) for a hedged nonce. */
+static tkm_rc sign_with(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
+                        const uint8_t digest[static TKM_SECP_DIGEST_LEN], const uint8_t *ndata) {
     memset(sig, 0, TKM_SECP_SIG_LEN);
     TKM_TRY(tkm_secp_init());
     TKM_TRY(seckey_len_ok(sk));
     secp256k1_ecdsa_recoverable_signature rs;
-    int ok = secp256k1_ecdsa_sign_recoverable(ctx, &rs, digest, tkm_secret_ptr(sk), NULL, NULL);
+    int ok = secp256k1_ecdsa_sign_recoverable(ctx, &rs, digest, tkm_secret_ptr(sk), NULL, ndata);
     /* Declassified: whether signing succeeded (it fails only for an invalid key, reported as such). */
     tkm_declassify(&ok, sizeof ok);
     TKM_ENSURE(ok, TKM_ERR_BAD_KEY);
@@ -129,6 +130,21 @@ tkm_rc tkm_secp_sign(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
     (void)secp256k1_ecdsa_recoverable_signature_serialize_compact(ctx, sig, &recid, &rs);
     sig[64] = (uint8_t)recid;
     return TKM_RC_OK;
+}
+
+tkm_rc tkm_secp_sign(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
+                     const uint8_t digest[static TKM_SECP_DIGEST_LEN]) {
+    return sign_with(sig, sk, digest, NULL);
+}
+
+tkm_rc tkm_secp_sign_hedged(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
+                            const uint8_t digest[static TKM_SECP_DIGEST_LEN]) {
+    uint8_t noise[32];
+    memset(sig, 0, TKM_SECP_SIG_LEN);
+    TKM_TRY(tkm_entropy_bytes(noise, sizeof noise));
+    tkm_rc rc = sign_with(sig, sk, digest, noise);
+    tkm_wipe(noise, sizeof noise);
+    return rc;
 }
 
 tkm_rc tkm_secp_sign_checked(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,

@@ -48,18 +48,34 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_pubkey_parse(uint8_t pub[static TKM_SECP
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_pubkey_compress(uint8_t out[static TKM_SECP_PUBKEY_COMPRESSED_LEN],
                                                         const uint8_t pub[static TKM_SECP_PUBKEY_LEN]);
 
-/* Sign a 32-byte digest. Out: sig = r ‖ s ‖ recid, s is low. */
+/*
+ * Sign a 32-byte digest, nonce as RFC 6979 (deterministic: the same key and
+ * digest give the same signature, which the official vectors and ethers
+ * agree on). Out: sig = r ‖ s ‖ recid, s is low.
+ */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_sign(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
                                              const uint8_t digest[static TKM_SECP_DIGEST_LEN]);
 /*
- * Sign, then check that the signature recovers to pub (the key's public key, derived
- * once when the key was loaded) before anything is released. A fault while
- * signing (a glitched or Plundervolt-style undervolted core, a bit flip) can
- * yield a wrong signature, and one wrong plus one right deterministic
- * (RFC 6979) signature over the same digest give away the private key: a
- * signature that does not recover to pub (r, s and recovery id all checked) is
- * wiped and TKM_ERR_SIGN_SELFCHECK returned. TKM_ERR_BAD_KEY as tkm_secp_sign.
- * Costs one recovery (about one verification).
+ * Sign with a hedged nonce: RFC 6979 with 32 bytes of fresh entropy as its
+ * additional data (§3.6; draft-irtf-cfrg-det-sigs-with-noise). What the
+ * service signs with. With a purely deterministic nonce, a fault while
+ * signing (an undervolted or glitched core, a bit flip) yields a wrong
+ * signature whose nonce equals that of the right one over the same digest,
+ * and the two together give away the private key; with fresh noise no two
+ * signatures share a nonce, while a weak entropy source still leaves RFC 6979's
+ * guarantee (the nonce stays secret and unique per digest). Costs one
+ * entropy read (~1 µs). TKM_ERR_ENTROPY (nothing signed), TKM_ERR_BAD_KEY.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_sign_hedged(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
+                                                    const uint8_t digest[static TKM_SECP_DIGEST_LEN]);
+/*
+ * Deterministic signing (as tkm_secp_sign), then a check that the signature
+ * recovers to pub (the key's public key, derived once when the key was
+ * loaded): r, s and the recovery id are all checked, so a faulty signature
+ * never leaves and the deterministic nonce cannot be used against the key.
+ * On a mismatch the signature is wiped and TKM_ERR_SIGN_SELFCHECK returned.
+ * Costs one recovery (~1.5 signatures): for keys that sign once per group
+ * commit (audit) or rarely (EAS records, whose export is reproducible).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_secp_sign_checked(uint8_t sig[static TKM_SECP_SIG_LEN], const tkm_secret *sk,
                                                      const uint8_t pub[static TKM_SECP_PUBKEY_LEN],

@@ -1,6 +1,8 @@
 /* secp256k1 wrapper: EIP-155 example signature, recovery, low-s rules, EIP-55 addresses. */
 #include "testutil.h"
 
+#include "crypto/tkm_entropy.h"
+
 #include "crypto/crypto.h"
 
 #include <openssl/bn.h>
@@ -71,6 +73,95 @@ static void test_sign_checked(void **state) {
     assert_memory_equal(sig, zero, 65);
     tkm_secret_free(sk2);
     tkm_secret_free(sk);
+    json_decref(v);
+}
+
+/* A repeatable source that still passes the entropy health tests (splitmix64 from a fixed seed). */
+static uint64_t fixed_state;
+static int fixed_source(uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (fixed_state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        out[i] = (uint8_t)(z ^ (z >> 31));
+    }
+    return 0;
+}
+static int failing_source(uint8_t *out, size_t n) {
+    (void)out;
+    (void)n;
+    return -1;
+}
+
+/* Hedged: fresh noise gives a fresh nonce every time, every signature is valid, and no entropy means no signature. */
+static void test_sign_hedged(void **state) {
+    (void)state;
+    json_t *v = tu_load_vector("eip-155/eip155_example.json");
+    tkm_secret *sk = load_key(json_string_value(json_object_get(v, "privateKey")));
+    uint8_t digest[32], a[65], b[65], det[65], pub[65], rec[65];
+    tu_hex_exact(digest, 32, json_string_value(json_object_get(v, "signingHash")));
+    TU_ASSERT_OK(tkm_secp_pubkey(pub, sk));
+    TU_ASSERT_OK(tkm_secp_sign(det, sk, digest));
+    TU_ASSERT_OK(tkm_secp_sign_hedged(a, sk, digest));
+    TU_ASSERT_OK(tkm_secp_sign_hedged(b, sk, digest));
+    assert_memory_not_equal(a, b, 32); /* another r: another nonce */
+    assert_memory_not_equal(a, det, 32);
+    for (int i = 0; i < 2; i++) {
+        TU_ASSERT_OK(tkm_secp_recover(rec, digest, i ? b : a, TKM_SECP_REQUIRE_LOW_S));
+        assert_memory_equal(rec, pub, 65);
+    }
+    /* the noise is what changes the nonce: the same noise gives the same signature, not RFC 6979's */
+    fixed_state = 42;
+    tkm_entropy_set_source_for_testing(fixed_source);
+    TU_ASSERT_OK(tkm_secp_sign_hedged(a, sk, digest));
+    fixed_state = 42;
+    tkm_entropy_set_source_for_testing(fixed_source);
+    TU_ASSERT_OK(tkm_secp_sign_hedged(b, sk, digest));
+    assert_memory_equal(a, b, 65);
+    assert_memory_not_equal(a, det, 32);
+    tkm_entropy_set_source_for_testing(failing_source);
+    TU_ASSERT_RC(tkm_secp_sign_hedged(a, sk, digest), TKM_ERR_ENTROPY);
+    uint8_t zero[65] = {0};
+    assert_memory_equal(a, zero, 65);
+    tkm_entropy_set_source_for_testing(NULL);
+    tkm_secret_free(sk);
+    json_decref(v);
+}
+
+/* Serves the health test from splitmix, then exactly the queued 32 bytes of noise. */
+static const uint8_t *queued_noise;
+static int queued_source(uint8_t *out, size_t n) {
+    if (n != 32 || !queued_noise) return fixed_source(out, n);
+    memcpy(out, queued_noise, 32);
+    queued_noise = NULL;
+    return 0;
+}
+
+/* The hedged nonce is RFC 6979 §3.6 with the noise as additional data: the same signatures as @noble/curves' extraEntropy. */
+static void test_sign_hedged_matches_noble(void **state) {
+    (void)state;
+    json_t *v = tu_load_vector("secp-hedged/noble_extra_entropy.json");
+    json_t *cases = json_object_get(v, "cases");
+    assert_true(json_array_size(cases) >= 32);
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *c = json_array_get(cases, i);
+        tkm_secret *sk = load_key(json_string_value(json_object_get(c, "secretKey")));
+        uint8_t digest[32], noise[32], want[65], want_det[65], sig[65];
+        tu_hex_exact(digest, 32, json_string_value(json_object_get(c, "digest")));
+        tu_hex_exact(noise, 32, json_string_value(json_object_get(c, "noise")));
+        tu_hex_exact(want, 65, json_string_value(json_object_get(c, "hedged")));
+        tu_hex_exact(want_det, 65, json_string_value(json_object_get(c, "rfc6979")));
+        fixed_state = 7;
+        queued_noise = noise;
+        tkm_entropy_set_source_for_testing(queued_source);
+        TU_ASSERT_OK(tkm_secp_sign_hedged(sig, sk, digest));
+        assert_null(queued_noise); /* the noise was drawn */
+        assert_memory_equal(sig, want, 65);
+        TU_ASSERT_OK(tkm_secp_sign(sig, sk, digest));
+        assert_memory_equal(sig, want_det, 65);
+        tkm_secret_free(sk);
+    }
+    tkm_entropy_set_source_for_testing(NULL);
     json_decref(v);
 }
 
@@ -185,6 +276,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip155_example_signature),
         cmocka_unit_test(test_sign_checked),
+        cmocka_unit_test(test_sign_hedged),
+        cmocka_unit_test(test_sign_hedged_matches_noble),
         cmocka_unit_test(test_high_s_refused),
         cmocka_unit_test(test_invalid_keys),
         cmocka_unit_test(test_compressed_round_trip),
