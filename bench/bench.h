@@ -26,6 +26,7 @@ typedef struct {
     double seconds; /* time budget per measured item (default 2.0) */
     int json;       /* print one JSON object instead of a table */
     long keys;      /* bench start: keys in the instance (default 10000) */
+    int remote_counter; /* bench serve: the instance advances teekm-verifier's counter at every commit */
 } bench_opts;
 
 /*
@@ -51,6 +52,20 @@ typedef struct {
 } bench_daemon;
 /* teekmd init (sim) in a new temporary directory with the policy text and keys. Returns 0 or -1. */
 int bench_daemon_init(bench_daemon *d, const char *policy_json, const char *const *labels, size_t n_labels);
+/* The same with more `teekmd init` arguments (at most 16). */
+int bench_daemon_init_args(bench_daemon *d, const char *policy_json, const char *const *labels, size_t n_labels,
+                           const char *const *extra, size_t n_extra);
+
+/* A real teekm-verifier (sim evidence appraised and key release for sim) in a new temporary directory. */
+typedef struct {
+    char dir[256];
+    char url[128], ca[400];
+    pid_t pid;
+} bench_vproc;
+/* init + serve on a free loopback port. Returns 0 or -1. */
+int bench_verifier_start(bench_vproc *v);
+/* Stop it and delete its directory. */
+void bench_verifier_remove(bench_vproc *v);
 /* Start teekmd on a free loopback port and wait until /healthz says 200. Returns 0 or -1. */
 int bench_daemon_start(bench_daemon *d, const char *const *extra_args, size_t n_extra);
 /* A value from /proc/PID/status in kB ("VmRSS", "VmHWM"), -1 when unknown. */

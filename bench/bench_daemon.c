@@ -45,6 +45,11 @@ static int run_wait(char *const argv[], const char *out_path) {
 }
 
 int bench_daemon_init(bench_daemon *d, const char *policy_json, const char *const *labels, size_t n_labels) {
+    return bench_daemon_init_args(d, policy_json, labels, n_labels, NULL, 0);
+}
+
+int bench_daemon_init_args(bench_daemon *d, const char *policy_json, const char *const *labels, size_t n_labels,
+                           const char *const *extra, size_t n_extra) {
     memset(d, 0, sizeof *d);
     d->pid = -1;
     snprintf(d->dir, sizeof d->dir, "/tmp/teekm-bench-XXXXXX");
@@ -59,8 +64,9 @@ int bench_daemon_init(bench_daemon *d, const char *policy_json, const char *cons
     if (!f) return -1;
     for (size_t i = 0; i < n_labels; i++) fprintf(f, "%s\n", labels[i]);
     if (fclose(f) != 0) return -1;
-    char *argv[] = {(char *)cli_teekmd_path(), "init", "--data-dir", d->data, "--tee", "sim", "--policy", policy,
-                    "--keys-from", keys, NULL};
+    char *argv[32] = {(char *)cli_teekmd_path(), "init", "--data-dir", d->data, "--tee", "sim", "--policy", policy,
+                      "--keys-from", keys, NULL};
+    for (size_t i = 0; i < n_extra && i < 16; i++) argv[10 + i] = (char *)extra[i];
     uint64_t t0 = tkm_time_mono_ns();
     int st = run_wait(argv, out);
     d->init_seconds = (double)(tkm_time_mono_ns() - t0) / 1e9;
@@ -227,6 +233,86 @@ void bench_daemon_remove(bench_daemon *d) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
         if (system(cmd) != 0) fprintf(stderr, "bench: could not remove %s\n", d->dir);
         d->dir[0] = 0;
+    }
+}
+
+/* teekm-verifier next to teekmd (else on PATH). */
+static const char *verifier_path(void) {
+    static char path[4200];
+    const char *t = cli_teekmd_path();
+    const char *slash = strrchr(t, '/');
+    if (!slash) return "teekm-verifier";
+    snprintf(path, sizeof path, "%.*s/teekm-verifier", (int)(slash - t), t);
+    return path;
+}
+
+int bench_verifier_start(bench_vproc *v) {
+    memset(v, 0, sizeof *v);
+    v->pid = -1;
+    snprintf(v->dir, sizeof v->dir, "/tmp/teekm-bench-verifier-XXXXXX");
+    if (!mkdtemp(v->dir)) return -1;
+    char data[300], conf[320], appr[320], portf[320];
+    snprintf(data, sizeof data, "%s/v", v->dir);
+    snprintf(conf, sizeof conf, "%s/verifier.json", data);
+    snprintf(appr, sizeof appr, "%s/appraisal.json", data);
+    snprintf(portf, sizeof portf, "%s/port", data);
+    char *init[] = {(char *)verifier_path(), "init", "--data-dir", data, NULL};
+    if (run_wait(init, NULL) != 0) {
+        fprintf(stderr, "bench: teekm-verifier init failed\n");
+        return -1;
+    }
+    if (write_text(appr, "{\"version\": 1, \"requireNonce\": true, \"maxEvidenceAgeSeconds\": 60, "
+                         "\"sim\": {\"enabled\": true}, \"keyRelease\": [\"sim\"]}\n") != 0 ||
+        write_text(conf, "{\"dataDir\": \".\", \"institution\": \"bench\", \"appraisalPolicy\": \"appraisal.json\", "
+                         "\"listen\": {\"host\": \"127.0.0.1\", \"port\": 0, \"threads\": 2}, "
+                         "\"registration\": {\"maxAgeSeconds\": 3600}, \"logLevel\": \"warn\"}\n") != 0)
+        return -1;
+    char log[320];
+    snprintf(log, sizeof log, "%s/verifier.log", v->dir);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int devnull = open("/dev/null", O_RDWR);
+        if (lf < 0 || devnull < 0) _exit(127);
+        dup2(devnull, 1);
+        dup2(lf, 2);
+        char *argv[] = {(char *)verifier_path(), "serve", "--config", conf, "--port-file", portf, NULL};
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    v->pid = pid;
+    for (int i = 0; i < 300; i++) {
+        FILE *f = fopen(portf, "r");
+        unsigned port = 0;
+        if (f) {
+            if (fscanf(f, "%u", &port) != 1) port = 0;
+            fclose(f);
+        }
+        if (port) {
+            snprintf(v->url, sizeof v->url, "https://127.0.0.1:%u", port);
+            snprintf(v->ca, sizeof v->ca, "%s/tls.crt", data);
+            return 0;
+        }
+        usleep(10000);
+    }
+    fprintf(stderr, "bench: teekm-verifier did not start (see %s)\n", log);
+    return -1;
+}
+
+void bench_verifier_remove(bench_vproc *v) {
+    if (v->pid > 0) {
+        kill(v->pid, SIGTERM);
+        int st;
+        while (waitpid(v->pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        v->pid = -1;
+    }
+    if (v->dir[0] && !getenv("TKM_BENCH_KEEP")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", v->dir);
+        if (system(cmd) != 0) fprintf(stderr, "bench: could not remove %s\n", v->dir);
+        v->dir[0] = 0;
     }
 }
 

@@ -95,6 +95,8 @@ int cmd_bench(int argc, char **argv) {
             o.seconds = atof(argv[++i]);
         else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
             o.keys = atol(argv[++i]);
+        else if (strcmp(argv[i], "--remote-counter") == 0)
+            o.remote_counter = 1;
         else if (argv[i][0] != '-' && !which)
             which = argv[i];
         else {
@@ -104,7 +106,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (o.seconds <= 0) o.seconds = 2.0;
     if (!which) {
-        fprintf(stderr, "usage: teekm bench SUITE [--seconds S] [--keys N (start)]\nsuites: all");
+        fprintf(stderr, "usage: teekm bench SUITE [--seconds S] [--keys N (start)] [--remote-counter (serve)]\nsuites: all");
         for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) fprintf(stderr, " %s", suites[i].name);
         fprintf(stderr, "\n");
         return 2;

@@ -20,6 +20,10 @@
  * the answers received, teekmd's CPU per request, and the load average (the
  * machine is shared: read the figures with it).
  * Knobs (environment): TKM_BENCH_CONNS (32), TKM_BENCH_RATE (5000).
+ * --remote-counter: the same against an instance whose state key and remote
+ * monotonic counter come from a real teekm-verifier (started here, on the same
+ * cores): every group commit also advances the verifier's counter over HTTPS
+ * (docs/teekmd.md "Remote counter and trusted time"); run both to compare.
  */
 #include "bench.h"
 
@@ -129,9 +133,23 @@ int bench_serve(const bench_opts *o) {
     bench_daemon d;
     memset(&d, 0, sizeof d);
     d.pid = -1;
+    bench_vproc v;
+    memset(&v, 0, sizeof v);
+    v.pid = -1;
     const char *labels[] = {"bench"};
     if (tkm_failed(tkm_secp_init()) || tkm_failed(tkm_secret_from(&raw.key, skb, sizeof skb))) return 1;
-    if (bench_daemon_init(&d, POLICY, labels, 1) != 0 || bench_daemon_start(&d, NULL, 0) != 0) {
+    if (o->remote_counter) {
+        if (bench_verifier_start(&v) != 0) {
+            fprintf(stderr, "bench serve: cannot start teekm-verifier\n");
+            goto out;
+        }
+        const char *iargs[] = {"--state-key", "verifier", "--verifier", v.url, "--verifier-ca", v.ca, "--remote-counter"};
+        const char *sargs[] = {"--verifier-ca", v.ca};
+        if (bench_daemon_init_args(&d, POLICY, labels, 1, iargs, 7) != 0 || bench_daemon_start(&d, sargs, 2) != 0) {
+            fprintf(stderr, "bench serve: cannot start teekmd with the remote counter\n");
+            goto out;
+        }
+    } else if (bench_daemon_init(&d, POLICY, labels, 1) != 0 || bench_daemon_start(&d, NULL, 0) != 0) {
         fprintf(stderr, "bench serve: cannot start teekmd\n");
         goto out;
     }
@@ -154,9 +172,12 @@ int bench_serve(const bench_opts *o) {
              "\"chainId\":\"0x1\"}]}",
              from);
     const char *chain = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}";
-    printf("teekm bench serve (a real teekmd: sim TEE, durable group commits, request logs on; %u mTLS 1.3 keep-alive\n"
+    printf("teekm bench serve%s (a real teekmd: sim TEE, durable group commits, request logs on; %u mTLS 1.3 keep-alive\n"
            "  connections from a load generator in this process, on the same 2 cores; %.1f s per run)\n",
-           conns, o->seconds);
+           o->remote_counter ? " --remote-counter" : "", conns, o->seconds);
+    if (o->remote_counter)
+        printf("  every group commit also advances teekm-verifier's monotonic counter (a real verifier on these cores:\n"
+               "  HTTPS keep-alive, audit-key signature, the verifier's SQLite write with synchronous=FULL, its signature)\n");
     bench_print_load("before");
     bench_result rawr;
     if (bench_one(o, raw_sign, &raw, &rawr) != 0) goto out;
@@ -204,6 +225,10 @@ int bench_serve(const bench_opts *o) {
            "%.1f jobs per commit on average\n",
            allowed1 - allowed0, seq1 - seq0, (unsigned long long)(c.requests + f.requests),
            batch_n > 0 ? batch_sum / batch_n : 0);
+    if (o->remote_counter)
+        printf("  remote counter at %.0f (state version %.0f); last counter round trip %.2f ms\n",
+               metric(&d, "teekm_remote_counter_value"), metric(&d, "teekm_state_version"),
+               metric(&d, "teekm_verifier_round_trip_seconds") * 1e3);
     printf("  teekmd memory: RSS %.1f MiB, peak %.1f MiB after these runs\n",
            (double)bench_daemon_status_kb(&d, "VmRSS") / 1024, (double)bench_daemon_status_kb(&d, "VmHWM") / 1024);
     int met = f.p99_ms < 10.0 && f.throughput >= rate * 0.98 && !f.failures && c.throughput >= 5000;
@@ -213,6 +238,7 @@ int bench_serve(const bench_opts *o) {
     status = t.failures || c.failures || f.failures || allowed1 - allowed0 < (double)(c.requests + f.requests) ? 1 : 0;
 out:
     bench_daemon_remove(&d);
+    bench_verifier_remove(&v);
     tkm_secret_free(raw.key);
     return status;
 }

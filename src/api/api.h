@@ -8,6 +8,8 @@
  *  - tkm_ratelimit.h per-client token buckets
  *  - tkm_httpc.h     HTTPS JSON client over libcurl (CLI)
  *  - tkm_loadgen.h   keep-alive mTLS load generator (teekm bench serve)
+ *  - tkm_vclock.h    the evaluation clock bounded by teekm-verifier's trusted time
+ *  - tkm_vcounter.h  teekm-verifier's monotonic counter and trusted time: client, answer checks, counter hook
  *  - tkm_registrar.h keeps a teekmd instance's teekm-verifier registration current
  *                    (included directly, like tkm_instance.h and tkm_signer.h)
  */
@@ -18,5 +20,7 @@
 #include "tkm_jsonrpc.h"
 #include "tkm_metrics.h"
 #include "tkm_ratelimit.h"
+#include "tkm_vclock.h"
+#include "tkm_vcounter.h"
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "../crypto/crypto.h"
 #include "api_int.h"
+#include "tkm_http.h"
 
 #define SEAL_STATE "teekm/state/v1"
 #define SEAL_HWM "teekm/hwm/v1"
@@ -54,6 +55,9 @@ struct tkm_instance {
     /* tkm_instance_on_change: called under mu */
     tkm_instance_change_fn on_change;
     void *on_change_arg;
+    /* the remote counter and trusted time (vtrust.c); NULL without a verifier */
+    api_vtrust *vt;
+    uint64_t open_version; /* the state's version as the store found it at open */
 };
 
 static const char *const DEFAULT_NAMES[] = {"127.0.0.1", "::1", "localhost"};
@@ -163,16 +167,40 @@ static tkm_rc hwm_peek(const char *dir, const uint8_t instance_id[32], uint64_t 
 }
 
 /*
- * The monotonic counter behind the store's anti-rollback. Today a MAC'd file
- * next to the state (it catches a state restored without its counter, not a
- * host that restores both: docs/store.md). The verifier's remote counter
- * (POST /v1/instances/{id}/counter, docs/verifier.md) is the hook's other
- * implementation.
+ * With the remote counter, the state version to claim at key release also
+ * covers the local counter file (advanced at every commit, before the remote
+ * one: never behind it), read without its MAC like the mark: the verifier
+ * refuses to release the key for a claim below its counter (docs/verifier.md
+ * "state.version"), and that claim is what an honest directory has.
+ */
+static tkm_rc counter_peek(const char *dir, uint64_t *version) {
+    char p[PATH_MAX + 16];
+    int present;
+    if (path_of(p, sizeof p, dir, "counter") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
+    return tkm_counter_file_peek(p, version, &present);
+}
+
+/*
+ * The monotonic counter behind the store's anti-rollback: a MAC'd file next
+ * to the state (it catches a state restored without its counter, not a host
+ * that restores both: docs/store.md), wrapped with teekm-verifier's remote
+ * counter when the instance has it ("remoteCounter", vtrust.c).
  */
 static tkm_rc instance_counter(tkm_counter *c, const char *dir, const tkm_secret *seal) {
     char p[PATH_MAX + 16];
     if (path_of(p, sizeof p, dir, "counter") != 0) TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
     return tkm_counter_file_open(c, p, seal);
+}
+
+/* The instance's verifier link (vtrust.c) and the store's counter through it; *c is closed on failure. */
+static tkm_rc verifier_link(tkm_instance *in, const api_verifier *v, int remote, tkm_counter *c) {
+    tkm_rc rc = api_vtrust_new(&in->vt, v, in->instance_id, remote);
+    if (tkm_failed(rc)) {
+        if (c->close) c->close(c->ctx);
+        memset(c, 0, sizeof *c);
+        return rc;
+    }
+    return api_vtrust_counter(in->vt, c, *c); /* takes the local counter, also on failure */
 }
 
 /* ---- instance.json ---- */
@@ -203,6 +231,9 @@ typedef struct {
     uint8_t operator_fpr[32];
     int from_verifier;                  /* "stateKey": "verifier" (absent: "seal", instances made before it) */
     char verifier_url[VERIFIER_URL_MAX]; /* "verifier": {"url"}, "" when absent */
+    int has_signer;                     /* "verifier": {"signer"}: the verifier's pinned signer address */
+    uint8_t verifier_signer[20];
+    int remote_counter;                 /* "remoteCounter": true (absent: false); never switched off */
     json_t *doc;
 } instance_file;
 
@@ -221,8 +252,8 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     free(b);
     TKM_TRY(rc);
     static const char *const fields[] = {"teekm_instance", "instanceId", "platform", "createdAt", "auditAddress",
-                                         "operator", "stateKey", "verifier", "mac", NULL};
-    static const char *const vf[] = {"url", NULL};
+                                         "operator", "stateKey", "verifier", "remoteCounter", "mac", NULL};
+    static const char *const vf[] = {"url", "signer", NULL};
     static const char *const opf[] = {"subject", "fingerprint", NULL};
     int64_t fmt;
     const char *plat;
@@ -256,12 +287,30 @@ static tkm_rc read_instance_file(instance_file *f, const char *dir) {
     TKM_TRY(tkm_json_get(f->doc, "instance", "verifier", 0, &v));
     if (v) {
         TKM_TRY(tkm_json_check_fields(v, "instance.verifier", vf));
-        TKM_TRY(tkm_json_str(v, "instance.verifier", "url", 1, &url, &ul));
-        if (ul == 0 || ul >= sizeof f->verifier_url || strlen(url) != ul) {
+        /* the URL is recorded for the verifier source only (a seal-keyed instance records the signer pin) */
+        TKM_TRY(tkm_json_str(v, "instance.verifier", "url", f->from_verifier, &url, &ul));
+        if (url && (ul == 0 || ul >= sizeof f->verifier_url || strlen(url) != ul)) {
             tkm_err_detail_set("instance.verifier.url: 1..%d bytes", VERIFIER_URL_MAX - 1);
             TKM_ENSURE(0, TKM_ERR_FORMAT);
         }
-        memcpy(f->verifier_url, url, ul + 1);
+        if (url) memcpy(f->verifier_url, url, ul + 1);
+        const char *sg = NULL;
+        size_t sgl = 0;
+        TKM_TRY(tkm_json_str(v, "instance.verifier", "signer", 0, &sg, &sgl));
+        if (sg) {
+            tkm_rc arc = tkm_eth_address_parse(f->verifier_signer, sg, sgl);
+            if (tkm_failed(arc)) {
+                tkm_err_detail_set("instance.verifier.signer: not an address");
+                return arc;
+            }
+            f->has_signer = 1;
+        }
+    }
+    int rcp = 0;
+    TKM_TRY(tkm_json_bool(f->doc, "instance", "remoteCounter", 0, &f->remote_counter, &rcp));
+    if (f->remote_counter && !v) {
+        tkm_err_detail_set("instance.remoteCounter: needs instance.verifier");
+        TKM_ENSURE(0, TKM_ERR_FORMAT);
     }
     if (f->from_verifier && !v) {
         tkm_err_detail_set("instance.verifier: required with \"stateKey\": \"verifier\"");
@@ -287,6 +336,50 @@ static tkm_rc check_instance_mac(const instance_file *f, const keysrc *ks) {
         TKM_ENSURE(0, TKM_ERR_STORE_TAMPER);
     }
     return TKM_RC_OK;
+}
+
+/* Write doc (without "mac") with its MAC to DIR/instance.json, atomically. doc gets the "mac" member. */
+static tkm_rc write_instance_file(const char *dir, json_t *doc, const keysrc *ks) {
+    tkm_secret *ik = NULL;
+    uint8_t mac[32];
+    char p[PATH_MAX + 16];
+    json_object_del(doc, "mac");
+    TKM_TRY(derive_key(ks, SEAL_INSTANCE, &ik));
+    tkm_rc rc = instance_mac(mac, doc, ik);
+    tkm_secret_free(ik);
+    TKM_TRY(rc);
+    TKM_ENSURE(json_object_set_new(doc, "mac", tkm_json_hex_new(mac, 32)) == 0, TKM_ERR_NOMEM);
+    char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    TKM_ENSURE(txt, TKM_ERR_NOMEM);
+    size_t tl = strlen(txt);
+    txt[tl] = '\n';
+    if (path_of(p, sizeof p, dir, "instance.json") != 0) {
+        free(txt);
+        TKM_ENSURE(0, TKM_ERR_TOO_LARGE);
+    }
+    rc = tkm_file_replace(p, 0644, txt, tl + 1);
+    free(txt);
+    return rc;
+}
+
+/*
+ * Record what the verifier link learned or was asked for: the verifier's
+ * signer (pinned on first use) and "remoteCounter": true (switched on, never
+ * off). Under the MAC, so a host cannot edit either back.
+ */
+static tkm_rc record_verifier_link(const char *dir, json_t *doc, const keysrc *ks, const uint8_t *signer,
+                                   int remote_counter) {
+    if (signer) {
+        json_t *v = json_object_get(doc, "verifier");
+        if (!v) {
+            TKM_ENSURE(json_object_set_new(doc, "verifier", json_object()) == 0, TKM_ERR_NOMEM);
+            v = json_object_get(doc, "verifier");
+        }
+        TKM_ENSURE(json_is_object(v), TKM_ERR_INTERNAL);
+        TKM_ENSURE(json_object_set_new(v, "signer", addrj(signer)) == 0, TKM_ERR_NOMEM);
+    }
+    if (remote_counter) TKM_ENSURE(json_object_set_new(doc, "remoteCounter", json_true()) == 0, TKM_ERR_NOMEM);
+    return write_instance_file(dir, doc, ks);
 }
 
 /* ---- claims and attestation ---- */
@@ -535,6 +628,7 @@ static tkm_rc hwm_check(void *ctx, const uint8_t instance_id[32], uint64_t state
     }
     char hp[PATH_MAX + 8];
     TKM_TRY(hwm_path(hp, sizeof hp, in));
+    in->open_version = state_version; /* what the remote counter is checked against (vtrust.c) */
     return tkm_hwm_check(hp, in->hwm_key, instance_id, state_version, NULL);
 }
 
@@ -681,6 +775,14 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
                                        o->verifier_retries, WHY_KEY));
     else if (o->verifier_url || o->verifier_ca) /* registration only: nothing recorded, given at every start */
         TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
+    /* the remote counter is recorded once chosen: a start cannot switch it off */
+    int remote = f.remote_counter || o->remote_counter;
+    if (remote && !v.url) {
+        tkm_err_detail_set("--remote-counter: %s; teekm-verifier keeps it: --verifier URL --verifier-ca FILE are "
+                           "needed at every start", f.remote_counter ? "this instance has the remote monotonic counter "
+                           "(recorded in instance.json)" : "the remote monotonic counter is teekm-verifier's");
+        TKM_GOTO(rc, TKM_ERR_CONFIG);
+    }
     const char *want = o->tee ? o->tee : f.platform;
     if (strcmp(want, "auto") != 0 && strcmp(want, f.platform) != 0) {
         tkm_err_detail_set("this instance was initialised on the %s platform, not %s", f.platform, want);
@@ -697,9 +799,10 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     memcpy(in->operator_fpr, f.operator_fpr, 32);
     ks.tee = in->tee;
     if (f.from_verifier) {
-        uint64_t sv;
+        uint64_t sv, cv = 0;
         TKM_CHECK_GOTO(rc, hwm_peek(in->dir, in->instance_id, &sv));
-        TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, sv));
+        if (f.remote_counter) TKM_CHECK_GOTO(rc, counter_peek(in->dir, &cv));
+        TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, sv > cv ? sv : cv));
     }
     TKM_CHECK_GOTO(rc, check_instance_mac(&f, &ks));
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_HWM, &in->hwm_key));
@@ -707,11 +810,19 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
     tkm_engine_opts eo = {.dir = in->dir, .seal_key = seal, .fast_unsafe = o->fast_unsafe, .max_batch = o->max_batch,
                           .open_check = hwm_check, .open_check_ctx = in};
     TKM_CHECK_GOTO(rc, instance_counter(&eo.counter, in->dir, seal));
+    if (v.url) {
+        TKM_CHECK_GOTO(rc, verifier_link(in, &v, remote, &eo.counter));
+        api_vtrust_engine_clock(in->vt, &eo, 1);
+    }
     TKM_CHECK_GOTO(rc, tkm_engine_open(&in->engine, &eo, tkm_time_unix()));
     TKM_CHECK_GOTO(rc, load_keys(in));
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
     if (f.from_verifier) {
+        TKM_CHECK_GOTO(rc, do_register(in, &v));
+        remember_verifier(in, &v);
+    } else if (v.url && remote) {
+        /* the remote counter is checked before anything is served: it needs the registration */
         TKM_CHECK_GOTO(rc, do_register(in, &v));
         remember_verifier(in, &v);
     } else if (v.url) {
@@ -720,6 +831,26 @@ tkm_rc tkm_instance_open(tkm_instance **out, const tkm_instance_open_opts *o) {
         once.retries = 0;
         remember_verifier(in, &v);
         register_soft(in, &once, "start");
+    }
+    if (in->vt) {
+        uint8_t signer[20];
+        int learned = 0;
+        rc = api_vtrust_start(in->vt, in->engine, in->open_version, f.has_signer ? f.verifier_signer : NULL, signer,
+                              &learned);
+        if (tkm_failed(rc) && (f.from_verifier || remote)) goto out;
+        if (tkm_failed(rc)) {
+            /* seal-keyed, trusted time only: serve, with the clock held until a trusted time arrives */
+            json_t *fl = json_pack("{s:s,s:s}", "error", tkm_err_name(rc.code), "detail", tkm_err_detail());
+            tkm_log_fields(TKM_LOG_WARN, "teekmd", fl,
+                           "no trusted time from the verifier at start (%s): the evaluation clock holds at the "
+                           "state's largest time seen until one arrives (tried every --trusted-time-seconds)",
+                           tkm_err_name(rc.code));
+            json_decref(fl);
+            rc = TKM_RC_OK;
+        } else if (learned || (remote && !f.remote_counter)) {
+            TKM_CHECK_GOTO(rc, record_verifier_link(in->dir, f.doc, &ks, learned ? signer : NULL,
+                                                    remote && !f.remote_counter));
+        }
     }
     *out = in;
     in = NULL;
@@ -733,7 +864,9 @@ out:
 
 void tkm_instance_close(tkm_instance *in) {
     if (!in) return;
+    api_vtrust_stop(in->vt); /* its schedule uses the engine */
     tkm_engine_close(in->engine);
+    api_vtrust_free(in->vt); /* after the engine: the store's counter hook borrows it */
     tkm_tee_close(in->tee);
     tkm_secret_free(in->hwm_key);
     tkm_ratls_key_free(in->tls_key);
@@ -748,6 +881,21 @@ void tkm_instance_close(tkm_instance *in) {
 }
 
 int tkm_instance_has_verifier(const tkm_instance *in) { return in->verifier_url[0] != 0; }
+int tkm_instance_remote_counter(const tkm_instance *in) { return in->vt && api_vtrust_remote(in->vt); }
+int64_t tkm_instance_time(tkm_instance *in, const tkm_policy *p) {
+    return in->vt ? api_vtrust_time(in->vt, tkm_time_unix(), p) : tkm_time_unix();
+}
+
+static tkm_rc verifier_health(void *arg) { return api_vtrust_health(arg); }
+static tkm_rc reregister(void *arg) { return tkm_instance_reattest(arg); }
+
+tkm_rc tkm_instance_verifier_attach(tkm_instance *in, tkm_api_server *srv, unsigned refresh_seconds) {
+    if (!in->vt) return TKM_RC_OK;
+    TKM_ARG_CHECK(refresh_seconds >= 1);
+    TKM_TRY(api_vtrust_metrics(in->vt, tkm_api_server_metrics(srv)));
+    TKM_TRY(tkm_api_server_health_check(srv, "verifier", verifier_health, in->vt));
+    return api_vtrust_schedule(in->vt, refresh_seconds, reregister, in);
+}
 
 tkm_rc tkm_instance_reattest(tkm_instance *in) {
     if (!in->verifier_url[0]) {
@@ -822,6 +970,11 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     if (src == 1) TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_KEY));
     if (src == 0 && want_verifier)
         TKM_TRY(verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
+    if (o->remote_counter && src != 1 && !want_verifier) {
+        tkm_err_detail_set("--remote-counter: the remote monotonic counter is teekm-verifier's: --verifier URL "
+                           "--verifier-ca FILE are needed");
+        TKM_ENSURE(0, TKM_ERR_CONFIG);
+    }
     /* the document first: nothing is created for an invalid policy */
     TKM_TRY(tkm_policy_load(&pol, o->policy, o->policy_len));
     if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
@@ -861,16 +1014,19 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                 TKM_CHECK_GOTO(rc, verifier_of(&v, o->verifier_url, o->verifier_ca, o->verifier_retries, WHY_REG));
         }
     }
-    if (src == 1) { /* the instance id first: the verifier keeps one state key per instance id */
-        TKM_CHECK_GOTO(rc, tkm_entropy_bytes(in->instance_id, 32));
-        TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, 0));
-    }
+    /* the instance id first: the verifier keeps one state key and one counter per instance id */
+    if (v.url) TKM_CHECK_GOTO(rc, tkm_entropy_bytes(in->instance_id, 32));
+    if (src == 1) TKM_CHECK_GOTO(rc, released_root(in, &ks, &v, 0));
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_HWM, &in->hwm_key));
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_STATE, &seal));
     int64_t now = tkm_time_unix();
     tkm_engine_opts eo = {.dir = in->dir, .seal_key = seal, .fast_unsafe = o->fast_unsafe};
     TKM_CHECK_GOTO(rc, instance_counter(&eo.counter, in->dir, seal));
-    TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, src == 1 ? in->instance_id : NULL, o->policy,
+    if (v.url) {
+        TKM_CHECK_GOTO(rc, verifier_link(in, &v, o->remote_counter, &eo.counter));
+        api_vtrust_engine_clock(in->vt, &eo, 0);
+    }
+    TKM_CHECK_GOTO(rc, tkm_engine_init(&in->engine, &eo, v.url ? in->instance_id : NULL, o->policy,
                                        o->policy_len, now));
     tkm_engine_instance_id(in->engine, in->instance_id);
     if (o->n_labels) {
@@ -892,8 +1048,21 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
     /* the initial state, attested */
     TKM_CHECK_GOTO(rc, set_names(in, o->tls_names, o->n_tls_names));
     TKM_CHECK_GOTO(rc, issue_cert(in));
-    if (src == 1) TKM_CHECK_GOTO(rc, do_register(in, &v));
-    if (src == 0 && v.url) register_soft(in, &v, "init");
+    uint8_t vsigner[20];
+    int learned = 0, have_signer = 0;
+    /* with the remote counter the registration is required (the counter takes requests from a registered audit key) */
+    if (src == 1 || (v.url && o->remote_counter)) TKM_CHECK_GOTO(rc, do_register(in, &v));
+    else if (v.url) register_soft(in, &v, "init");
+    if (in->vt) {
+        /* pin the verifier's signer (recorded below); with --remote-counter, arm it from version 0 */
+        rc = api_vtrust_start(in->vt, in->engine, 0, NULL, vsigner, &learned);
+        if (tkm_failed(rc) && (src == 1 || o->remote_counter)) goto out;
+        if (tkm_failed(rc))
+            tkm_log(TKM_LOG_WARN, "teekmd", "no trusted time from the verifier at init: %s (%s); the signer is pinned "
+                    "at the first start that reaches it", tkm_err_name(rc.code), tkm_err_detail());
+        have_signer = learned;
+        rc = TKM_RC_OK;
+    }
     /* instance.json last: it marks the directory as initialised */
     uint8_t audit[20], ph[32], mac[32];
     uint64_t pv;
@@ -904,8 +1073,15 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
                     addrj(audit), "operator", "subject", subject, "fingerprint", tkm_json_hex_new(in->operator_fpr, 32));
     if (!doc) TKM_GOTO(rc, TKM_ERR_NOMEM);
     if (json_object_set_new(doc, "stateKey", json_string(source_name(src == 1))) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
-    if (src == 1 && json_object_set_new(doc, "verifier", json_pack("{s:s}", "url", v.url)) != 0)
-        TKM_GOTO(rc, TKM_ERR_NOMEM);
+    if (src == 1 || have_signer) {
+        /* the URL for the verifier source (the key's); the signer pin whenever it was learned */
+        json_t *vj = json_object();
+        int e = !vj;
+        if (!e && src == 1) e |= json_object_set_new(vj, "url", json_string(v.url));
+        if (!e && have_signer) e |= json_object_set_new(vj, "signer", addrj(vsigner));
+        if (e || json_object_set_new(doc, "verifier", vj) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
+    }
+    if (o->remote_counter && json_object_set_new(doc, "remoteCounter", json_true()) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, derive_key(&ks, SEAL_INSTANCE, &ik));
     TKM_CHECK_GOTO(rc, instance_mac(mac, doc, ik));
     if (json_object_set_new(doc, "mac", tkm_json_hex_new(mac, 32)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
@@ -940,6 +1116,7 @@ tkm_rc tkm_instance_init(json_t **out, const tkm_instance_init_opts *o) {
         if (ri.last_err != TKM_OK) e |= json_object_set_new(res, "registrationError", json_string(tkm_err_name(ri.last_err)));
         if (e) TKM_GOTO(rc, TKM_ERR_NOMEM);
     }
+    if (json_object_set_new(res, "remoteCounter", json_boolean(o->remote_counter)) != 0) TKM_GOTO(rc, TKM_ERR_NOMEM);
     *out = res;
     res = NULL;
     dirty = 0;

@@ -44,7 +44,8 @@ static tkm_rc get_nonce(tkm_httpc *h, uint8_t nonce[32], long *status) {
 
 /*
  * Step 3: POST /v1/attest. Out: *ans (the 200 answer, verdict valid). A 403
- * is TKM_ERR_APPRAISAL naming the verifier's first failed check.
+ * is TKM_ERR_APPRAISAL naming the verifier's first failed check, except its
+ * anti-rollback check state.version: TKM_ERR_STORE_ROLLBACK.
  */
 static tkm_rc post_attest(tkm_httpc *h, json_t *req, long *status, json_t **ans) {
     *ans = NULL;
@@ -54,9 +55,18 @@ static tkm_rc post_attest(tkm_httpc *h, json_t *req, long *status, json_t **ans)
         json_t *e = json_object_get(a, "error");
         const char *check = json_string_value(json_object_get(e, "check"));
         const char *det = json_string_value(json_object_get(e, "detail"));
-        tkm_err_detail_set("verifier attest: verdict invalid, check %s%s%s", check ? check : "(none named)",
-                           det ? ": " : "", det ? det : "");
-        rc = TKM_RC(TKM_ERR_APPRAISAL);
+        if (check && strcmp(check, "state.version") == 0) {
+            /* the verifier's anti-rollback check: the state claimed is older than one it recorded */
+            tkm_err_detail_set("verifier attest: check state.version failed (%s): this data directory is older than "
+                               "the state teekm-verifier recorded for the instance (its registrations and its remote "
+                               "counter): an older copy was restored; refusing to open",
+                               det ? det : "no detail");
+            rc = TKM_RC(TKM_ERR_STORE_ROLLBACK);
+        } else {
+            tkm_err_detail_set("verifier attest: verdict invalid, check %s%s%s", check ? check : "(none named)",
+                               det ? ": " : "", det ? det : "");
+            rc = TKM_RC(TKM_ERR_APPRAISAL);
+        }
     } else if (tkm_failed(rc)) {
         tkm_err_detail_set("verifier attest: %s", tkm_err_detail());
     } else {
@@ -145,7 +155,8 @@ static tkm_rc release_once(tkm_httpc *h, void *ctx, long *status) {
         tkm_err_detail_set("the released state key does not open (HPKE, aad = this evidence's report_data): %s",
                            tkm_err_detail());
 out:
-    if (tkm_failed(rc) && rc.code != TKM_ERR_APPRAISAL && rc.code != TKM_ERR_TEE_NO_SEAL_KEY && ans)
+    if (tkm_failed(rc) && rc.code != TKM_ERR_APPRAISAL && rc.code != TKM_ERR_TEE_NO_SEAL_KEY &&
+        rc.code != TKM_ERR_STORE_ROLLBACK && ans)
         tkm_err_detail_set("key release: %s", tkm_err_detail());
     json_decref(req);
     json_decref(ans);

@@ -163,7 +163,7 @@ static tkm_rc build(tkm_signer *s, tkm_rpc_call *c, built *b, const char *payloa
     if (!not_after) {
         uint64_t v = s->cfg.default_validity < pol->max_validity_seconds ? s->cfg.default_validity
                                                                           : pol->max_validity_seconds;
-        not_after = tkm_time_unix() + (int64_t)v;
+        not_after = tkm_instance_time(s->in, pol) + (int64_t)v; /* from the bounded clock, as it is evaluated */
     }
     json_t *o = json_object();
     TKM_ENSURE(o, TKM_ERR_NOMEM);

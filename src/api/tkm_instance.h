@@ -40,8 +40,11 @@
  * mark (DIR/hwm) refuses a state older than one already put into evidence,
  * and the instance id of instance.json must be the state's. The counter and
  * the mark are files on the host's disk (docs/attestation.md §5 says what that
- * does not stop); `instance_counter()` in instance.c is where the verifier's
- * remote counter plugs in.
+ * does not stop). With "remoteCounter" (instance.json, under the MAC) every
+ * commit also advances teekm-verifier's counter and the state opened must not
+ * be older than it (vtrust.c, tkm_vcounter.h): that stops a host restoring
+ * the whole directory. With any verifier, the evaluation clock is bounded by
+ * the verifier's trusted time (tkm_vclock.h).
  *
  * Thread-safety: tkm_instance_attest and the key-set updates may be called
  * from any thread (serialised inside); open/close from one thread.
@@ -82,6 +85,7 @@ typedef struct {
                                      source, recorded. With the seal source: registration only, not recorded */
     const char *verifier_ca;      /* PEM file the verifier's TLS certificate must chain to (not recorded) */
     unsigned verifier_retries;    /* extra attempts while the verifier is unreachable (backoff 1 s, doubling) */
+    int remote_counter;           /* 1: every commit also advances the verifier's monotonic counter (recorded) */
 } tkm_instance_init_opts;
 
 /*
@@ -115,6 +119,7 @@ typedef struct {
                                      registration; else register with it (then verifier_ca is required) */
     const char *verifier_ca;      /* required for a verifier-sourced instance and with verifier_url */
     unsigned verifier_retries;    /* verifier source only: extra attempts at start (seal source: one attempt) */
+    int remote_counter;           /* 1: switch the remote counter on (recorded; a recorded one is never off) */
 } tkm_instance_open_opts;
 
 /*
@@ -178,6 +183,30 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_attest(tkm_instance *in, const uint8
  * Thread-safety: as tkm_instance_attest (may run beside the service).
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_reattest(tkm_instance *in) TKM_NONNULL(1);
+
+typedef struct tkm_api_server tkm_api_server;
+/*
+ * For an instance with a verifier (else a no-op returning OK): the trusted
+ * time refreshed every refresh_seconds (>= 1) on a thread of its own (which
+ * also registers again when the verifier said the registration is stale or
+ * unknown), the metrics teekm_trusted_time_age_seconds,
+ * teekm_host_clock_offset_seconds, teekm_host_clock_off,
+ * teekm_host_clock_clamped_above/below, teekm_verifier_up,
+ * teekm_verifier_failures, teekm_verifier_round_trip_seconds,
+ * teekm_remote_counter_value, and the health check "verifier" (unhealthy
+ * while a remote counter does not answer). Call once, after open; the
+ * schedule stops at tkm_instance_close.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_instance_verifier_attach(tkm_instance *in, tkm_api_server *srv,
+                                                            unsigned refresh_seconds) TKM_NONNULL(1, 2);
+/*
+ * The host clock as the engine bounds it with policy p's trusted_time (without
+ * the state's largest-time-seen floor): for defaults such as a request's
+ * notAfter. The host clock itself without a verifier. Thread-safe.
+ */
+TKM_API int64_t tkm_instance_time(tkm_instance *in, const tkm_policy *p) TKM_NONNULL(1, 2);
+/* 1 when every commit also advances teekm-verifier's counter (instance.json "remoteCounter"). */
+TKM_API int tkm_instance_remote_counter(const tkm_instance *in) TKM_NONNULL(1);
 TKM_API int tkm_instance_has_verifier(const tkm_instance *in) TKM_NONNULL(1);
 
 /* The outcome of the registrations made through the instance (open, init, tkm_instance_reattest). */

@@ -11,7 +11,7 @@
 static const char *const EVENT_NAMES[TKM_AUDIT_EVENT_COUNT] = {
     "init",          "key_generated", "key_imported",         "key_rotated",  "key_retired",
     "policy_activated", "sign_allowed", "sign_rejected", "attestation_produced", "state_opened",
-    "access_denied", "request_prepared", "approval_received", "policy_proposed",
+    "access_denied", "request_prepared", "approval_received", "policy_proposed", "host_clock",
 };
 
 const char *tkm_audit_event_name(tkm_audit_event e) {

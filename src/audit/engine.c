@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../crypto/crypto.h"
+#include "../verifier/tkm_verifier.h"
 
 #define AUDIT_LABEL "audit"
 #define DEFAULT_BATCH 256
@@ -33,6 +34,7 @@ struct tkm_engine {
     tkm_store *store;
     tkm_audit_writer *audit;
     tkm_secret *audit_key;
+    uint8_t audit_pub[TKM_SECP_PUBKEY_LEN];
     uint8_t audit_addr[20];
     uint8_t instance[32];
     tkm_policy *policy;
@@ -40,11 +42,25 @@ struct tkm_engine {
     size_t n_keys;
     size_t max_batch;
     _Atomic int failed; /* the store closed itself for writing */
+    _Atomic int counter_behind; /* the last commit's counter write has not succeeded yet */
+    tkm_engine_clock_fn clock; /* NULL: the host time as given */
+    void *clock_ctx;
 };
+
+/* The caller's host time through the clock hook (tkm_engine_opts.clock), before the store's floor. */
+static int64_t host_time(tkm_engine *e, int64_t host_now) {
+    return e->clock ? e->clock(e->clock_ctx, host_now, e->policy) : host_now;
+}
+
+/* The evaluation time of a transaction: the hook, then max(…, largest time seen). */
+static int64_t observe(tkm_engine *e, int64_t host_now) {
+    return tkm_store_observe_time(e->store, host_time(e, host_now));
+}
 
 /* After any commit attempt: remember whether the store closed itself (health checks read it lock-free). */
 static void note_store(tkm_engine *e) {
     if (e->store && tkm_store_is_failed(e->store)) atomic_store(&e->failed, 1);
+    if (e->store) atomic_store(&e->counter_behind, tkm_store_counter_behind(e->store));
 }
 
 /* ---- small JSON helpers ---- */
@@ -343,11 +359,12 @@ static json_t *reject_body(const tkm_engine *e, const char *request_id, const ch
 }
 
 static tkm_rc decide_other(tkm_engine *e, const tkm_sign_request *req, tkm_sign_result *res) {
-    int64_t now = tkm_store_observe_time(e->store, req->host_now);
+    int64_t now = observe(e, req->host_now);
     res->policy_version = e->policy->version;
     res->decision.now = now;
     if (req->kind == TKM_JOB_AUDIT) {
-        TKM_ARG_CHECK((req->audit_type == TKM_AUDIT_ACCESS_DENIED || req->audit_type == TKM_AUDIT_ATTESTATION_PRODUCED) &&
+        TKM_ARG_CHECK((req->audit_type == TKM_AUDIT_ACCESS_DENIED || req->audit_type == TKM_AUDIT_ATTESTATION_PRODUCED ||
+                       req->audit_type == TKM_AUDIT_HOST_CLOCK) &&
                       req->audit_body);
         return tkm_audit_add(e->audit, now, req->audit_type, req->audit_body, &res->audit_seq);
     }
@@ -385,7 +402,7 @@ static tkm_rc decide_one(tkm_engine *e, const tkm_sign_request *req, tkm_sign_re
         .approvals = req->approvals,
         .n_approvals = req->n_approvals,
         .instance_id = e->instance,
-        .now = tkm_store_observe_time(e->store, req->host_now),
+        .now = observe(e, req->host_now),
         .state = &ps,
     };
     tkm_decision *d = &res->decision;
@@ -497,7 +514,7 @@ static tkm_rc finish_txn(tkm_engine *e, tkm_rc rc) {
 /* One audited event in its own commit (inside the exclusive section). */
 static tkm_rc audit_alone(tkm_engine *e, tkm_audit_event type, const json_t *body, int64_t host_now, uint64_t *seq) {
     TKM_TRY(tkm_store_begin(e->store));
-    int64_t now = tkm_store_observe_time(e->store, host_now);
+    int64_t now = observe(e, host_now);
     tkm_rc rc = tkm_audit_add(e->audit, now, type, body, seq);
     if (tkm_ok(rc)) rc = tkm_audit_flush(e->audit);
     if (tkm_ok(rc)) {
@@ -521,7 +538,8 @@ tkm_rc tkm_engine_reject(tkm_engine *e, const char *request_id, const char *key_
 }
 
 tkm_rc tkm_engine_audit_event(tkm_engine *e, tkm_audit_event type, const json_t *body, int64_t host_now) {
-    TKM_ARG_CHECK(type == TKM_AUDIT_ATTESTATION_PRODUCED || type == TKM_AUDIT_ACCESS_DENIED);
+    TKM_ARG_CHECK(type == TKM_AUDIT_ATTESTATION_PRODUCED || type == TKM_AUDIT_ACCESS_DENIED ||
+                  type == TKM_AUDIT_HOST_CLOCK);
     enter(e);
     tkm_rc rc = audit_alone(e, type, body, host_now, NULL);
     leave(e);
@@ -536,6 +554,8 @@ static tkm_engine *engine_alloc(const tkm_engine_opts *o) {
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     e->max_batch = o->max_batch ? o->max_batch : DEFAULT_BATCH;
+    e->clock = o->clock;
+    e->clock_ctx = o->clock_ctx;
     return e;
 }
 
@@ -579,7 +599,7 @@ static tkm_rc state_opened(tkm_engine *e, int64_t host_now) {
     jset(b, "teekm", json_string(TKM_VERSION), &err);
     tkm_rc rc = err ? TKM_RC(TKM_ERR_NOMEM) : tkm_store_begin(e->store);
     if (tkm_ok(rc)) {
-        int64_t now = tkm_store_observe_time(e->store, host_now);
+        int64_t now = observe(e, host_now);
         rc = prune_expired(e, now);
         if (tkm_ok(rc)) rc = tkm_audit_add(e->audit, now, TKM_AUDIT_STATE_OPENED, b, NULL);
         rc = finish_txn(e, rc);
@@ -630,10 +650,9 @@ tkm_rc tkm_engine_init(tkm_engine **out, const tkm_engine_opts *o, const uint8_t
     tkm_store_opts so = {.dir = o->dir, .seal_key = o->seal_key, .counter = o->counter, .fast_unsafe = o->fast_unsafe};
     TKM_CHECK_GOTO(rc, tkm_store_create(&e->store, &so, instance_id));
     memcpy(e->instance, tkm_store_instance_id(e->store), 32);
-    uint8_t pub[65];
     TKM_CHECK_GOTO(rc, tkm_secp_keygen(&e->audit_key));
-    TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, e->audit_key));
-    tkm_eth_address(e->audit_addr, pub);
+    TKM_CHECK_GOTO(rc, tkm_secp_pubkey(e->audit_pub, e->audit_key));
+    tkm_eth_address(e->audit_addr, e->audit_pub);
     TKM_CHECK_GOTO(rc, tkm_audit_writer_new(&e->audit, e->store, e->audit_key, o->sign_every_record));
     /* the store's first transaction is open: everything below commits as version 1, or not at all */
     int64_t t = tkm_store_observe_time(e->store, now);
@@ -687,9 +706,8 @@ tkm_rc tkm_engine_open(tkm_engine **out, const tkm_engine_opts *o, int64_t now) 
     memcpy(e->instance, tkm_store_instance_id(e->store), 32);
     if (o->open_check) TKM_CHECK_GOTO(rc, o->open_check(o->open_check_ctx, e->instance, tkm_store_version(e->store)));
     TKM_CHECK_GOTO(rc, tkm_store_key_unseal(e->store, AUDIT_LABEL, &e->audit_key));
-    uint8_t pub[65];
-    TKM_CHECK_GOTO(rc, tkm_secp_pubkey(pub, e->audit_key));
-    tkm_eth_address(e->audit_addr, pub);
+    TKM_CHECK_GOTO(rc, tkm_secp_pubkey(e->audit_pub, e->audit_key));
+    tkm_eth_address(e->audit_addr, e->audit_pub);
     TKM_CHECK_GOTO(rc, tkm_audit_writer_new(&e->audit, e->store, e->audit_key, o->sign_every_record));
     TKM_CHECK_GOTO(rc, load_active_policy(e));
     TKM_CHECK_GOTO(rc, state_opened(e, now));
@@ -734,6 +752,7 @@ tkm_rc tkm_engine_policy_activate(tkm_engine *e, const uint8_t *json, size_t len
     json_t *b = NULL;
     tkm_rc rc;
     enter(e);
+    host_now = host_time(e, host_now);
     if (np->version <= e->policy->version) {
         tkm_err_detail_set("policy version %llu does not exceed the active version %llu",
                            (unsigned long long)np->version, (unsigned long long)e->policy->version);
@@ -800,6 +819,7 @@ tkm_rc tkm_engine_key_event(tkm_engine *e, tkm_key_event ev, const char *request
     json_t *b = NULL;
     tkm_rc rc;
     enter(e);
+    host_now = host_time(e, host_now);
     tkm_store_key_info ki;
     int found = 0;
     TKM_CHECK_GOTO(rc, tkm_store_key_info_get(e->store, label, &found, &ki));
@@ -1097,7 +1117,7 @@ tkm_rc tkm_engine_pending_create(tkm_engine *e, const tkm_store_pending *p, cons
     ij = NULL;
     if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
-    int64_t now = tkm_store_observe_time(e->store, host_now);
+    int64_t now = observe(e, host_now);
     rc = TKM_RC_OK;
     for (size_t i = 0; tkm_ok(rc) && i < n_drop; i++) rc = tkm_store_pending_delete(e->store, drop[i], NULL);
     if (tkm_ok(rc)) rc = tkm_store_pending_get(e->store, p->intent.request_id, &found, old);
@@ -1183,6 +1203,7 @@ tkm_rc tkm_engine_pending_approve(tkm_engine *e, const char *request_id, const t
     int found = 0;
     tkm_rc rc;
     enter(e);
+    host_now = host_time(e, host_now); /* the clock hook once: the checks and the record agree */
     TKM_CHECK_GOTO(rc, tkm_store_pending_get(e->store, request_id, &found, p));
     if (!found) {
         tkm_err_detail_set("no request %s is waiting for approvals (teekm_prepare it first)", request_id);
@@ -1266,7 +1287,7 @@ tkm_rc tkm_engine_proposal_create(tkm_engine *e, const tkm_store_proposal *p, co
     jset(b, "expiresAt", ju64(p->expires_at), &err);
     if (err) TKM_GOTO(rc, TKM_ERR_NOMEM);
     TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
-    int64_t now = tkm_store_observe_time(e->store, host_now);
+    int64_t now = observe(e, host_now);
     rc = TKM_RC_OK;
     for (size_t i = 0; tkm_ok(rc) && i < n_drop; i++) rc = tkm_store_proposal_delete(e->store, drop[i], NULL);
     if (tkm_ok(rc)) rc = tkm_store_proposal_get(e->store, p->hash, &found, &old);
@@ -1309,6 +1330,7 @@ tkm_rc tkm_engine_proposal_approve(tkm_engine *e, const uint8_t hash[32], const 
     int found = 0;
     tkm_rc rc;
     enter(e);
+    host_now = host_time(e, host_now); /* the clock hook once: the checks and the record agree */
     TKM_CHECK_GOTO(rc, tkm_store_proposal_get(e->store, hash, &found, &p));
     if (!found) {
         tkm_err_detail_set("no open proposal with this hash");
@@ -1414,7 +1436,7 @@ tkm_rc tkm_engine_keys_initial(tkm_engine *e, const char *const *labels, size_t 
     for (size_t i = 0; i < n; i += INITIAL_KEYS_PER_COMMIT) {
         size_t m = n - i < INITIAL_KEYS_PER_COMMIT ? n - i : INITIAL_KEYS_PER_COMMIT;
         TKM_CHECK_GOTO(rc, tkm_store_begin(e->store));
-        int64_t now = tkm_store_observe_time(e->store, host_now);
+        int64_t now = observe(e, host_now);
         for (size_t j = i; tkm_ok(rc) && j < i + m; j++) {
             uint8_t pub[65];
             tkm_store_key_info ki = {.role = TKM_KEY_ROLE_SIGNER, .status = TKM_STORE_KEY_ACTIVE, .created = now};
@@ -1545,10 +1567,40 @@ void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint64_t *aud
     leave(e);
 }
 
+tkm_rc tkm_engine_counter_request_sign(const tkm_engine *e, const char *op, uint64_t value,
+                                       const uint8_t challenge[static 32], uint8_t sig[static 65]) {
+    memset(sig, 0, 65);
+    TKM_ARG_CHECK(e && op && (strcmp(op, "read") == 0 || strcmp(op, "advance") == 0));
+    TKM_ARG_CHECK(strcmp(op, "advance") == 0 || value == 0);
+    uint8_t digest[32];
+    tkm_counter_request_digest(digest, e->instance, op, value, challenge);
+    /* the audit key is fixed for the engine's life: no lock needed (libsecp256k1 signing is reentrant) */
+    TKM_TRY(tkm_secp_sign_checked(sig, e->audit_key, e->audit_pub, digest));
+    sig[64] = (uint8_t)(sig[64] + 27);
+    return TKM_RC_OK;
+}
+
 tkm_rc tkm_engine_health(const tkm_engine *e) {
     if (atomic_load(&((tkm_engine *)e)->failed)) {
         tkm_err_detail_set("a commit or counter write failed: the state is closed until teekmd restarts");
         return TKM_RC(TKM_ERR_STORE_CLOSED);
     }
+    if (atomic_load(&((tkm_engine *)e)->counter_behind)) {
+        tkm_err_detail_set("the last commit's monotonic counter write failed: nothing is decided until it succeeds "
+                           "(retried with the next request)");
+        return TKM_RC(TKM_ERR_UNAVAILABLE);
+    }
     return TKM_RC_OK;
+}
+
+tkm_rc tkm_engine_counter_catch_up(tkm_engine *e) {
+    enter(e);
+    tkm_rc rc = TKM_RC_OK;
+    if (tkm_store_counter_behind(e->store)) {
+        rc = tkm_store_begin(e->store); /* retries the counter first; writes nothing */
+        if (tkm_ok(rc)) tkm_store_rollback(e->store);
+    }
+    note_store(e);
+    leave(e);
+    return rc;
 }

@@ -52,6 +52,7 @@ typedef enum {
     TKM_AUDIT_REQUEST_PREPARED,  /* teekm_prepare: a request now waits for approvals (durable) */
     TKM_AUDIT_APPROVAL_RECEIVED, /* an approval collected for a prepared request or a policy proposal */
     TKM_AUDIT_POLICY_PROPOSED,   /* a policy proposal now waits for the admins' approvals (durable) */
+    TKM_AUDIT_HOST_CLOCK,    /* the host clock left (or came back within) the skew around the verifier's trusted time */
     TKM_AUDIT_EVENT_COUNT
 } tkm_audit_event;
 

@@ -18,7 +18,9 @@
  * key is rotated/retired or the engine closes.
  *
  * Time: each request carries the host time; the engine uses
- * max(host time, largest time seen), recorded with the batch.
+ * max(clock(host time), largest time seen), recorded with the batch, where
+ * clock is the options' hook (teekmd: the host clock bounded by the
+ * verifier's trusted time, tkm_vclock.h) or the identity.
  *
  * Ownership: tkm_engine_init/open return an engine freed by tkm_engine_close.
  * The counter in the options is owned by the engine from then on.
@@ -43,6 +45,15 @@ typedef struct tkm_engine tkm_engine;
  */
 typedef tkm_rc (*tkm_engine_open_check_fn)(void *ctx, const uint8_t instance_id[32], uint64_t state_version);
 
+/*
+ * The clock hook: called with the host time a request (or an admin operation,
+ * or an audit event — the open's own included) carries and the active policy
+ * (borrowed for the call; NULL while init has none yet), inside the engine's
+ * exclusive section: it must not call back into the engine. Returns the time
+ * to use before the store's largest-time-seen floor (INT64_MIN: that floor).
+ */
+typedef int64_t (*tkm_engine_clock_fn)(void *ctx, int64_t host_now, const tkm_policy *policy);
+
 typedef struct {
     const char *dir;
     const tkm_secret *seal_key; /* 32 bytes */
@@ -52,6 +63,8 @@ typedef struct {
     size_t max_batch;           /* 0 = 256 */
     tkm_engine_open_check_fn open_check; /* may be NULL */
     void *open_check_ctx;
+    tkm_engine_clock_fn clock;  /* NULL: the host time as given */
+    void *clock_ctx;            /* borrowed for the engine's life */
 } tkm_engine_opts;
 
 /*
@@ -236,10 +249,32 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_policy_canonical(tkm_engine *e, uint8_
 TKM_API void tkm_engine_state_info(tkm_engine *e, uint64_t *state_version, uint64_t *audit_seq);
 /*
  * Returns: OK while the state is open for writing; TKM_ERR_STORE_CLOSED after a
- * failed commit or counter write (nothing more is decided until a restart
- * re-verifies the state). Lock-free: for health checks.
+ * failed commit or a counter that refused for good (nothing more is decided
+ * until a restart re-verifies the state); TKM_ERR_UNAVAILABLE while the last
+ * commit's counter write has not succeeded (every batch retries it first,
+ * tkm_store.h; so does tkm_engine_counter_catch_up). Lock-free: for health checks.
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_health(const tkm_engine *e);
+/*
+ * When the last commit's counter write failed, retry it now (no request
+ * needed: a service that is routed away from while unhealthy still recovers).
+ * Returns: OK (nothing to do, or caught up); the counter's error.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_counter_catch_up(tkm_engine *e) TKM_NONNULL(1);
+
+/*
+ * Sign a teekm-verifier counter request (docs/verifier.md "Monotonic counters
+ * and trusted time") with the audit key: the EIP-712 CounterRequest over this
+ * engine's instance id, op ("read", value 0; or "advance"), value and the
+ * caller's 32-byte random challenge (tkm_counter_request_digest). Nothing else
+ * can be signed with the audit key through this call: the digest is built
+ * here. Out: sig = r ‖ s ‖ v with v 27/28, checked to recover to the audit key.
+ * Thread-safe and lock-free (usable from inside a commit's counter hook).
+ * Returns: OK; TKM_ERR_SIGN_SELFCHECK; misuse for another op.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_counter_request_sign(const tkm_engine *e, const char *op, uint64_t value,
+                                                               const uint8_t challenge[static 32],
+                                                               uint8_t sig[static 65]);
 
 /* Accessors (thread-safe). */
 TKM_API void tkm_engine_instance_id(const tkm_engine *e, uint8_t out[32]);

@@ -1146,9 +1146,29 @@ static tkm_rc parse_rule(tkm_policy *pol, size_t idx, const json_t *rule) {
     return TKM_RC_OK;
 }
 
+/* "trusted_time": {"max_age_seconds", "skew_seconds"}, each optional (defaults in tkm_policy.h). */
+static tkm_rc parse_trusted_time(tkm_policy *p, const json_t *root) {
+    static const char *const fields[] = {"max_age_seconds", "skew_seconds", NULL};
+    json_t *t = NULL;
+    int64_t x;
+    int present;
+    p->time_max_age_seconds = TKM_POLICY_TIME_MAX_AGE_DEFAULT;
+    p->time_skew_seconds = TKM_POLICY_TIME_SKEW_DEFAULT;
+    TKM_TRY(tkm_json_get(root, "", "trusted_time", 0, &t));
+    if (!t) return TKM_RC_OK;
+    if (!json_is_object(t)) return failf(TKM_ERR_JSON_TYPE, "trusted_time", "must be an object");
+    TKM_TRY(tkm_json_check_fields(t, "trusted_time", fields));
+    TKM_TRY(get_int(t, "trusted_time", "max_age_seconds", 0, 1, TKM_POLICY_TIME_MAX_AGE_CAP, &x, &present));
+    if (present) p->time_max_age_seconds = (uint64_t)x;
+    TKM_TRY(get_int(t, "trusted_time", "skew_seconds", 0, 0, TKM_POLICY_TIME_SKEW_CAP, &x, &present));
+    if (present) p->time_skew_seconds = (uint64_t)x;
+    return TKM_RC_OK;
+}
+
 static tkm_rc parse_doc(tkm_policy *p, const json_t *root) {
     static const char *const fields[] = {"teekm_policy", "version", "admins", "groups", "address_books",
-                                         "assets", "rules", "max_validity_seconds", "default", "clients", NULL};
+                                         "assets", "rules", "max_validity_seconds", "default", "clients",
+                                         "trusted_time", NULL};
     TKM_TRY(tkm_json_check_fields(root, "", fields));
     int64_t x;
     TKM_TRY(get_int(root, "", "teekm_policy", 1, TKM_POLICY_FORMAT, TKM_POLICY_FORMAT, &x, NULL));
@@ -1164,6 +1184,7 @@ static tkm_rc parse_doc(tkm_policy *p, const json_t *root) {
     TKM_TRY(parse_sets(root, "address_books", 0, TKM_POLICY_MAX_LIST, 0, &p->books, &p->n_books));
     TKM_TRY(parse_assets(p, root));
     TKM_TRY(parse_clients(p, root));
+    TKM_TRY(parse_trusted_time(p, root));
     json_t *rules;
     TKM_TRY(get_array(root, "", "rules", 1, 0, TKM_POLICY_MAX_RULES, &rules));
     size_t n = json_array_size(rules);

@@ -59,6 +59,11 @@
 #define TKM_POLICY_SIWE_MAX_VALIDITY 604800     /* max_validity_seconds <= 7 days */
 #define TKM_POLICY_SIWE_DEFAULT_SKEW 60         /* max_clock_skew_seconds when absent */
 #define TKM_POLICY_SIWE_MAX_SKEW 3600           /* max_clock_skew_seconds <= 1 hour */
+/* trusted time (docs/policy.md "Windows"): how far the evaluation clock may run ahead of the verifier's */
+#define TKM_POLICY_TIME_MAX_AGE_DEFAULT 300  /* trusted_time.max_age_seconds when absent */
+#define TKM_POLICY_TIME_MAX_AGE_CAP 86400
+#define TKM_POLICY_TIME_SKEW_DEFAULT 60      /* trusted_time.skew_seconds when absent */
+#define TKM_POLICY_TIME_SKEW_CAP 3600
 
 typedef enum {
     TKM_ACTION_ANY = 0, /* deny rules only: "action" absent */
@@ -247,6 +252,9 @@ typedef struct tkm_policy {
     size_t message_rules;    /* allow rules with action sign_message: 0 = EIP-191 messages are off */
     tkm_policy_client *clients;
     size_t n_clients;
+    /* trusted_time (tkm_vclock.h): effective only when the instance has a verifier */
+    uint64_t time_max_age_seconds; /* the bound grows with the monotonic clock this long past a trusted time */
+    uint64_t time_skew_seconds;    /* allowance above the trusted estimate; also the host-clock alarm threshold */
     uint8_t *canonical;      /* JCS bytes of the document (what the hash covers) */
     size_t canonical_len;
 } tkm_policy;

@@ -100,6 +100,30 @@ static void fc_close(void *ctx) {
     free(fc);
 }
 
+tkm_rc tkm_counter_file_peek(const char *path, uint64_t *value, int *present) {
+    *value = 0;
+    *present = 0;
+    TKM_ARG_CHECK(path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return TKM_RC_OK;
+        tkm_err_detail_set("counter file %s: %s", path, strerror(errno));
+        TKM_ENSURE(0, TKM_ERR_IO);
+    }
+    uint8_t buf[2 * SLOT_STRIDE];
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    close(fd);
+    TKM_ENSURE(n >= 0, TKM_ERR_IO);
+    *present = 1;
+    for (int s = 0; s < 2; s++) {
+        if ((size_t)n < (size_t)(s * SLOT_STRIDE + SLOT_LEN)) continue;
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++) v = (v << 8) | buf[s * SLOT_STRIDE + i];
+        if (v > *value) *value = v;
+    }
+    return TKM_RC_OK;
+}
+
 tkm_rc tkm_counter_file_open(tkm_counter *out, const char *path, const tkm_secret *seal_key) {
     memset(out, 0, sizeof *out);
     TKM_ARG_CHECK(path && seal_key && tkm_secret_len(seal_key) == 32);

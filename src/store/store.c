@@ -52,6 +52,7 @@ struct tkm_store {
     head_state h, saved;
     uint64_t policy_version, saved_policy_version;
     int in_txn, failed;
+    int counter_behind; /* committed, but the counter has not caught up: nothing of it may be released */
     bucket *buckets;
     size_t n_buckets, cap_buckets, saved_n_buckets;
     size_t *saved_lens;
@@ -836,6 +837,13 @@ int tkm_store_in_txn(const tkm_store *s) { return s->in_txn; }
 tkm_rc tkm_store_begin(tkm_store *s) {
     TKM_ENSURE(!s->failed, TKM_ERR_STORE_CLOSED);
     TKM_ARG_CHECK(!s->in_txn);
+    if (s->counter_behind) {
+        /* the last commit's counter write failed: catch up before anything new is decided */
+        tkm_rc rc = s->counter.advance(s->counter.ctx, s->instance, s->h.version);
+        if (rc.code == TKM_ERR_STORE_ROLLBACK || rc.code == TKM_ERR_STORE_COUNTER) s->failed = 1;
+        TKM_TRY(rc);
+        s->counter_behind = 0;
+    }
     TKM_TRY(s->b->begin(s->b));
     s->in_txn = 1;
     s->saved = s->h;
@@ -884,11 +892,24 @@ tkm_rc tkm_store_commit(tkm_store *s) {
     ledger_prune(s);
     rc = s->counter.advance(s->counter.ctx, s->instance, s->h.version);
     if (tkm_failed(rc)) {
-        s->failed = 1; /* the database is ahead of the counter: results must not be released */
+        /*
+         * The database is ahead of the counter: the caller must not release
+         * anything of this commit. The state itself is consistent (the same
+         * as a crash between the two writes), so the next begin retries the
+         * counter and refuses to go on until it has caught up; a counter that
+         * refuses for good (it saw a newer state: a rollback or a clone)
+         * closes the store.
+         */
+        if (rc.code == TKM_ERR_STORE_ROLLBACK || rc.code == TKM_ERR_STORE_COUNTER)
+            s->failed = 1;
+        else
+            s->counter_behind = 1;
         return rc;
     }
     return TKM_RC_OK;
 }
+
+int tkm_store_counter_behind(const tkm_store *s) { return s->counter_behind; }
 
 int64_t tkm_store_observe_time(tkm_store *s, int64_t host_now) {
     int64_t t = host_now > s->h.max_time ? host_now : s->h.max_time;

@@ -14,8 +14,12 @@
  *    backup restore, a copied data file), but a host that rolls back both
  *    files together is NOT detected. It is not anti-rollback against a
  *    malicious host.
- *  - a remote counter (teekm-verifier, later) or platform NV storage: the
- *    host cannot roll it back, so a restored older copy is detected.
+ *  - a remote counter (teekm-verifier's, wrapped around the file by teekmd
+ *    with --remote-counter: src/api/tkm_vcounter.h) or platform NV storage:
+ *    the host cannot roll it back, so a restored older copy is detected.
+ * An advance that fails with STORE_ROLLBACK or STORE_COUNTER closes the
+ * store; any other failure leaves the commit in place, unreleased, and is
+ * retried at the next transaction (tkm_store.h).
  * See docs/store.md for the full analysis.
  *
  * Ownership: the store calls close() when it is closed (NULL allowed).
@@ -49,5 +53,14 @@ typedef struct {
  */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_counter_file_open(tkm_counter *out, const char *path,
                                                      const tkm_secret *seal_key);
+
+/*
+ * The largest value in the file's slots WITHOUT checking their MACs (the key
+ * is not available yet): for teekmd claiming a state version to the verifier
+ * before its state key is released. Never a basis for a decision alone: the
+ * store verifies the file at open. Out: *value, *present (0: no file).
+ * Returns: OK; TKM_ERR_IO.
+ */
+TKM_API TKM_WARN_UNUSED tkm_rc tkm_counter_file_peek(const char *path, uint64_t *value, int *present);
 
 #endif

@@ -21,8 +21,12 @@
  *
  * Transactions: one writer. tkm_store_begin … tkm_store_commit groups any
  * number of records into one durable commit (group commit); rollback drops
- * them and restores the in-memory state. Any failure of commit or of the
- * counter closes the store for writing (TKM_ERR_STORE_CLOSED) until reopened.
+ * them and restores the in-memory state. A failed commit, or a counter that
+ * refuses for good (ROLLBACK, COUNTER), closes the store for writing
+ * (TKM_ERR_STORE_CLOSED) until reopened. A counter write that fails otherwise
+ * (I/O, a remote counter that is unreachable) leaves the committed state in
+ * place, unreleased: the next tkm_store_begin retries the counter and fails
+ * with its error, writing nothing, until the counter has caught up.
  *
  * Thread-safety: none; the caller serializes (tkm_engine does).
  * Ownership: tkm_store_create/open return a store freed by tkm_store_close
@@ -81,13 +85,18 @@ TKM_API uint64_t tkm_store_version(const tkm_store *s);
 TKM_API int64_t tkm_store_max_time(const tkm_store *s);
 
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_begin(tkm_store *s);
-/* Durable commit, version + 1, counter advanced. On failure the store is closed for writing. */
+/*
+ * Durable commit, version + 1, counter advanced. On any failure nothing of the
+ * transaction may be released; see above for what the store does next.
+ */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_store_commit(tkm_store *s);
 TKM_API void tkm_store_rollback(tkm_store *s);
 /* Returns: 1 inside a transaction. */
 TKM_API int tkm_store_in_txn(const tkm_store *s);
 /* Returns: 1 when a failed commit or counter write closed the store for writing (reopen to recover). */
 TKM_API int tkm_store_is_failed(const tkm_store *s);
+/* Returns: 1 while the last commit's counter write has not succeeded yet (retried by tkm_store_begin). */
+TKM_API int tkm_store_counter_behind(const tkm_store *s);
 
 /*
  * Effective time: max(host_now, largest time seen). Inside a transaction the

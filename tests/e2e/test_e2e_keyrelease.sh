@@ -70,10 +70,10 @@ python3 - "$DATA/instance.json" "${VURL[A]}" <<'PY' || fail "instance.json field
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["stateKey"] == "verifier", d
-assert d["verifier"] == {"url": sys.argv[2]}, d
+assert d["verifier"]["url"] == sys.argv[2] and set(d["verifier"]) == {"url", "signer"}, d
 PY
 ! grep -rqi -e ca.crt -e "BEGIN CERT" "$DATA/instance.json" || fail "instance.json records more than the URL"
-ok "init: state key released by the verifier; instance.json records stateKey and the verifier URL"
+ok "init: state key released by the verifier; instance.json records stateKey, the verifier URL and its signer"
 
 start() { # start [args...]: teekmd on a free port; sets URL, PID
   : > "$dir/ready"
@@ -231,9 +231,9 @@ ok "after the refused starts the state is unchanged and opens (--verifier overri
 mv "$DATA" "$dir/data.now"
 cp -a "$dir/data.before" "$DATA"
 start_fails --verifier "${VURL[A]}" --verifier-ca "$dir/vA/tls.crt" --verifier-retries 0
-grep -q 'APPRAISAL' "$dir/last" && grep -q 'check state.version' "$dir/last" || fail "rollback: $(cat "$dir/last")"
+grep -q 'STORE_ROLLBACK' "$dir/last" && grep -q 'check state.version' "$dir/last" || fail "rollback: $(cat "$dir/last")"
 rm -rf "$DATA"
 mv "$dir/data.now" "$DATA"
 start --verifier "${VURL[A]}" --verifier-ca "$dir/vA/tls.crt" || fail "start after the rollback attempt"
 stop
-ok "an older copy of the whole data directory is refused by the verifier (state.version); the current one opens"
+ok "an older copy of the whole data directory is refused by the verifier (STORE_ROLLBACK, state.version); the current one opens"

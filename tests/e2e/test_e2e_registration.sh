@@ -52,7 +52,9 @@ teekm init --data-dir "$DATA" --tee sim --policy "$dir/policy.json" --key hot --
 read -r IID HOT PH SK REGD < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 print(d["instanceId"], d["keys"]["hot"], d["policyHash"], d["stateKey"], d["registered"])' "$dir/init.json")
 [ "$SK" = seal ] && [ "$REGD" = True ] || fail "init: stateKey $SK, registered $REGD"
-! grep -q verifier "$DATA/instance.json" || fail "a registration-only verifier was recorded in instance.json"
+# the URL is not recorded (registration only); the verifier's signer is pinned (trusted time, docs/teekmd.md)
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=d.get("verifier", {}); assert set(v) <= {"signer"}, d' \
+  "$DATA/instance.json" || fail "a registration-only verifier URL was recorded in instance.json"
 
 REG="$dir/reg.json"
 reg() { curl -sS --cacert "$VCA" "$VURL/v1/instances/$IID" > "$REG"; }

@@ -122,7 +122,7 @@ A "$URL/admin/v1/instances/$ID/eas" >"$tmp/eas.json"
 [ "$(jq -r '.attestations[0].onchain.data[0:10]' "$tmp/eas.json")" = 0xf17325e7 ] || fail "attest selector"
 A -o /dev/null "$URL/metrics" || fail "metrics for admins"
 
-# 6. counters: signed by the audit key, answered signed by the verifier; a floor for stateVersion
+# 6. counters: signed by the audit key, answered signed by the verifier; a floor for the stateVersion of key release
 sim --instance $ID --counter-only --counter advance:5 >"$tmp/r" || fail "counter advance: $(cat "$tmp/r")"
 [ "$(jq -r .counter.value "$tmp/r")" = 5 ] && [ "$(jq -r .counterSignatureVerified "$tmp/r")" = true ] || fail "counter"
 rc=0; sim --instance $ID --counter-only --counter advance:4 >"$tmp/r" || rc=$?
@@ -130,7 +130,7 @@ rc=0; sim --instance $ID --counter-only --counter advance:4 >"$tmp/r" || rc=$?
   || fail "counter rollback: $(cat "$tmp/r")"
 rc=0; sim --instance $ID --counter-only --counter read --audit-seed somebody-else >"$tmp/r" || rc=$?
 [ $rc -eq 1 ] && [ "$(jq -r .counter.error.code "$tmp/r")" = FORBIDDEN ] || fail "counter with a foreign key"
-rc=0; sim --instance $ID --state-version 4 >"$tmp/r" || rc=$?
+rc=0; sim --instance $ID --state-version 4 --key-release >"$tmp/r" || rc=$?
 [ $rc -eq 1 ] && [ "$(jq -r .response.error.check "$tmp/r")" = state.version ] || fail "state below the counter accepted"
 sim --instance $ID --state-version 5 >/dev/null || fail "state at the counter refused"
 

@@ -108,6 +108,7 @@ int cmd_init(int argc, char **argv) {
         printf("usage: teekm init --data-dir DIR --tee sim|sgx|tdx|snp|auto --policy POLICY.json [--key LABEL]...\n"
                "                  [--keys-from FILE] [--tls-name NAME]...\n"
                "                  [--state-key auto|seal|verifier] [--verifier URL --verifier-ca FILE] [--verifier-retries N]\n"
+               "                  [--remote-counter]\n"
                "On TDX (no seal key), or with --state-key verifier, the state key is released by teekm-verifier.\n"
                "With --verifier and the seal key, the new instance only registers with teekm-verifier.\n"
                "Creates the instance by running `teekmd init` (the teekmd binary seals the state).\n");

@@ -28,10 +28,11 @@ static void usage(FILE *f) {
             "              [--threads N] [--workers N] [--batch N] [--request-timeout-ms MS] [--io-timeout-ms MS]\n"
             "              [--drain-timeout-ms MS] [--metrics-public] [--tee-root DIR] [--allow-debug]\n"
             "              [--state-key seal|verifier] [--verifier URL] [--verifier-ca FILE] [--verifier-retries N]\n"
-            "              [--reattest-seconds S]\n"
+            "              [--reattest-seconds S] [--remote-counter] [--trusted-time-seconds S]\n"
             "       teekmd init --data-dir DIR --tee sim|sgx|tdx|snp|auto --policy POLICY.json [--key LABEL]...\n"
             "              [--keys-from FILE] [--tls-name NAME]... [--tee-root DIR] [--allow-debug]\n"
             "              [--state-key auto|seal|verifier] [--verifier URL --verifier-ca FILE] [--verifier-retries N]\n"
+            "              [--remote-counter]\n"
             "       teekmd version\n"
             "The listen address defaults to 127.0.0.1:8545; the platform to the one recorded at init.\n"
             "Plain HTTP (--insecure-http) is refused except on a loopback address.\n"
@@ -42,7 +43,10 @@ static void usage(FILE *f) {
             "them at every start); a failed registration there is a warning, the service starts anyway.\n"
             "An instance with a verifier registers again right after each key event or policy activation and every\n"
             "--reattest-seconds (default 3600; 0: no schedule), retrying failures with backoff (1 s doubling, at\n"
-            "most 60 s), so that the verifier's registry shows its current keys and policy and does not go stale.\n");
+            "most 60 s), so that the verifier's registry shows its current keys and policy and does not go stale.\n"
+            "With a verifier the evaluation clock is bounded by its signed time, refreshed every\n"
+            "--trusted-time-seconds (default 60); --remote-counter (recorded, never switched off) makes every commit\n"
+            "advance the verifier's monotonic counter too, so that an older copy of the data directory is refused.\n");
 }
 
 static void fail(const char *what, tkm_rc rc) {
@@ -117,12 +121,16 @@ static int cmd_init(int argc, char **argv) {
     const char *dir = NULL, *tee = NULL, *policy = NULL, *keys_from = NULL, *tee_root = NULL;
     const char *labels[MAX_LIST], *names[MAX_LIST];
     size_t n_labels = 0, n_names = 0;
-    int allow_debug = 0, k;
+    int allow_debug = 0, remote_counter = 0, k;
     keysrc_opts ko = {.retries = VERIFIER_RETRIES_DEFAULT};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--allow-debug") == 0) {
             allow_debug = 1;
+            continue;
+        }
+        if (strcmp(a, "--remote-counter") == 0) {
+            remote_counter = 1;
             continue;
         }
         if (!v) goto usage;
@@ -175,7 +183,7 @@ static int cmd_init(int argc, char **argv) {
                                     .tls_names = n_names ? names : NULL, .n_tls_names = n_names,
                                     .fast_unsafe = getenv("TKM_FAST_UNSAFE") != NULL, .state_key = ko.state_key,
                                     .verifier_url = ko.url, .verifier_ca = ko.ca,
-                                    .verifier_retries = (unsigned)ko.retries};
+                                    .verifier_retries = (unsigned)ko.retries, .remote_counter = remote_counter};
         rc = tkm_instance_init(&out, &o);
     }
     if (tkm_failed(rc)) {
@@ -225,10 +233,10 @@ static int cmd_serve(int argc, char **argv) {
                *log_level_file = NULL, *insecure_roles_s = "read";
     const char *cas[MAX_LIST], *names[MAX_LIST + 4];
     size_t n_cas = 0, n_names = 0;
-    int insecure = 0, allow_debug = 0, metrics_public = 0, k;
+    int insecure = 0, allow_debug = 0, metrics_public = 0, remote_counter = 0, k;
     keysrc_opts ko = {.retries = VERIFIER_RETRIES_DEFAULT};
     unsigned long long rate = 0, burst = 0, max_body = 0, max_conns = 0, threads = 0, workers = 0, batch = 0;
-    unsigned long long req_timeout = 0, io_timeout = 0, drain_timeout = 0, reattest_s = 3600;
+    unsigned long long req_timeout = 0, io_timeout = 0, drain_timeout = 0, reattest_s = 3600, trusted_s = 60;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--insecure-http") == 0) {
@@ -241,6 +249,10 @@ static int cmd_serve(int argc, char **argv) {
         }
         if (strcmp(a, "--metrics-public") == 0) {
             metrics_public = 1;
+            continue;
+        }
+        if (strcmp(a, "--remote-counter") == 0) {
+            remote_counter = 1;
             continue;
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -292,9 +304,11 @@ static int cmd_serve(int argc, char **argv) {
             num = &drain_timeout, lim = 3600000;
         else if (strcmp(a, "--reattest-seconds") == 0)
             num = &reattest_s, lim = 7 * 86400;
+        else if (strcmp(a, "--trusted-time-seconds") == 0)
+            num = &trusted_s, lim = 3600;
         else
             goto usage;
-        if (num && parse_uint(v, lim, num) != 0) {
+        if (num && (parse_uint(v, lim, num) != 0 || (num == &trusted_s && !trusted_s))) {
             fprintf(stderr, "teekmd: %s: a number up to %llu\n", a, lim);
             return 2;
         }
@@ -345,7 +359,8 @@ static int cmd_serve(int argc, char **argv) {
     tkm_instance_open_opts oo = {.dir = dir, .tee = tee, .tee_root = tee_root, .allow_debug = allow_debug,
                                  .tls_names = names, .n_tls_names = n_names, .max_batch = (size_t)batch,
                                  .fast_unsafe = getenv("TKM_FAST_UNSAFE") != NULL, .state_key = ko.state_key,
-                                 .verifier_url = ko.url, .verifier_ca = ko.ca, .verifier_retries = (unsigned)ko.retries};
+                                 .verifier_url = ko.url, .verifier_ca = ko.ca, .verifier_retries = (unsigned)ko.retries,
+                                 .remote_counter = remote_counter};
     uint64_t t0 = tkm_time_mono_ns();
     tkm_rc rc = tkm_instance_open(&in, &oo);
     if (tkm_failed(rc)) {
@@ -406,6 +421,7 @@ static int cmd_serve(int argc, char **argv) {
                                      .metrics = tkm_api_server_metrics(srv), .server = srv};
         rc = tkm_registrar_start(&reg, &rcfg);
     }
+    if (tkm_ok(rc)) rc = tkm_instance_verifier_attach(in, srv, (unsigned)trusted_s); /* no-op without a verifier */
     if (tkm_ok(rc)) rc = tkm_api_server_start(srv);
     if (tkm_failed(rc)) {
         fail("start the server", rc);

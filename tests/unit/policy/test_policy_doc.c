@@ -192,6 +192,12 @@ static const bad_case bad_cases[] = {
     {"tx_types on a message rule", "rules.14.tx_types", "[2]", TKM_ERR_POLICY_DOC, "rules[14].tx_types"},
     {"window on a message rule", "rules.17.window_limit", "{\"amount\":\"1\",\"seconds\":60}", TKM_ERR_POLICY_DOC, "rules[17].window_limit"},
     {"selectors on a message rule", "rules.17.selectors", "[\"0xa9059cbb\"]", TKM_ERR_POLICY_DOC, "rules[17].selectors"},
+    {"trusted_time not an object", "trusted_time", "300", TKM_ERR_JSON_TYPE, "trusted_time"},
+    {"trusted_time unknown field", "trusted_time", "{\"maxAge\":300}", TKM_ERR_JSON_UNKNOWN_FIELD, "trusted_time.maxAge"},
+    {"trusted_time max age 0", "trusted_time", "{\"max_age_seconds\":0}", TKM_ERR_RANGE, "trusted_time.max_age_seconds"},
+    {"trusted_time max age over a day", "trusted_time", "{\"max_age_seconds\":86401}", TKM_ERR_RANGE, "trusted_time.max_age_seconds"},
+    {"trusted_time skew over an hour", "trusted_time", "{\"skew_seconds\":3601}", TKM_ERR_RANGE, "trusted_time.skew_seconds"},
+    {"trusted_time skew negative", "trusted_time", "{\"skew_seconds\":-1}", TKM_ERR_RANGE, "trusted_time.skew_seconds"},
     {"client star and label", "clients", "{\"app\":{\"roles\":[\"sign\"],\"keys\":[\"*\",\"hot\"]}}", TKM_ERR_POLICY_DOC, "clients.app.keys[0]"},
 };
 
@@ -277,6 +283,33 @@ static void test_clients(void **state) {
     json_decref(d);
 }
 
+static void test_trusted_time(void **state) {
+    (void)state;
+    json_t *d = base_doc();
+    tkm_policy *p = NULL;
+    /* absent: the documented defaults */
+    TU_ASSERT_OK(load(d, &p));
+    assert_int_equal(p->time_max_age_seconds, 300);
+    assert_int_equal(p->time_skew_seconds, 60);
+    uint8_t h0[32];
+    memcpy(h0, p->hash, 32);
+    tkm_policy_free(p);
+    /* given: taken, and part of the hash (a quorum-approved, attested setting) */
+    json_object_set_new(d, "trusted_time", json_pack("{s:i,s:i}", "max_age_seconds", 86400, "skew_seconds", 0));
+    TU_ASSERT_OK(load(d, &p));
+    assert_int_equal(p->time_max_age_seconds, 86400);
+    assert_int_equal(p->time_skew_seconds, 0);
+    assert_memory_not_equal(p->hash, h0, 32);
+    tkm_policy_free(p);
+    /* one of the two */
+    json_object_set_new(d, "trusted_time", json_pack("{s:i}", "skew_seconds", 5));
+    TU_ASSERT_OK(load(d, &p));
+    assert_int_equal(p->time_max_age_seconds, 300);
+    assert_int_equal(p->time_skew_seconds, 5);
+    tkm_policy_free(p);
+    json_decref(d);
+}
+
 static void test_not_json(void **state) {
     (void)state;
     tkm_policy *p;
@@ -295,6 +328,7 @@ int main(void) {
         cmocka_unit_test(test_amounts_exact),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_clients),
+        cmocka_unit_test(test_trusted_time),
         cmocka_unit_test(test_not_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -497,6 +497,92 @@ static void test_interrupted_init(void **state) {
     expect_open(f, TKM_ERR_STORE_COUNTER, "missing");
 }
 
+/* A counter over the file counter whose advances fail on demand (a remote counter that is away). */
+typedef struct {
+    tkm_counter inner;
+    tkm_err fail_with; /* TKM_OK: pass through */
+    int advances;
+} flaky;
+static tkm_rc flaky_read(void *ctx, const uint8_t id[32], uint64_t *v, int *ex) {
+    flaky *k = ctx;
+    return k->inner.read(k->inner.ctx, id, v, ex);
+}
+static tkm_rc flaky_advance(void *ctx, const uint8_t id[32], uint64_t v) {
+    flaky *k = ctx;
+    k->advances++;
+    if (k->fail_with != TKM_OK) {
+        tkm_err_detail_set("flaky counter: away");
+        return TKM_RC(k->fail_with);
+    }
+    return k->inner.advance(k->inner.ctx, id, v);
+}
+static void flaky_close(void *ctx) {
+    flaky *k = ctx;
+    k->inner.close(k->inner.ctx);
+}
+
+static void test_counter_write_fails(void **state) {
+    fx *f = *state;
+    populate(f);
+    flaky k = {.fail_with = TKM_OK};
+    tkm_store_opts o = opts(f, NULL);
+    k.inner = o.counter;
+    o.counter = (tkm_counter){.ctx = &k, .read = flaky_read, .advance = flaky_advance, .close = flaky_close};
+    tkm_store *s;
+    TU_ASSERT_OK(tkm_store_open(&s, &o));
+    uint64_t v0 = tkm_store_version(s);
+    tkm_intent it;
+    tkm_decision d;
+    /* the commit lands, its counter write does not: an error (nothing may be released), not closed */
+    TU_ASSERT_OK(tkm_store_begin(s));
+    mk_intent(&it, "req-3", 7, 0xa3);
+    mk_decision(&d, 2100, 5);
+    TU_ASSERT_OK(tkm_store_record_allowed(s, &it, &d, 1, "ETH", NULL, 0));
+    k.fail_with = TKM_ERR_UNAVAILABLE;
+    TU_ASSERT_RC(tkm_store_commit(s), TKM_ERR_UNAVAILABLE);
+    assert_int_equal(tkm_store_version(s), v0 + 1);
+    assert_true(tkm_store_counter_behind(s));
+    assert_false(tkm_store_is_failed(s));
+    /* while the counter is away nothing new starts: begin retries it and fails, writing nothing */
+    int before = k.advances;
+    TU_ASSERT_RC(tkm_store_begin(s), TKM_ERR_UNAVAILABLE);
+    assert_int_equal(k.advances, before + 1);
+    assert_false(tkm_store_in_txn(s));
+    assert_int_equal(tkm_store_version(s), v0 + 1);
+    /* back: the next begin catches the counter up, then works */
+    k.fail_with = TKM_OK;
+    TU_ASSERT_OK(tkm_store_begin(s));
+    assert_false(tkm_store_counter_behind(s));
+    uint64_t cv;
+    int present;
+    TU_ASSERT_OK(tkm_counter_file_peek(f->counter, &cv, &present));
+    assert_true(present);
+    assert_int_equal(cv, v0 + 1);
+    mk_intent(&it, "req-4", 8, 0xa4);
+    TU_ASSERT_OK(tkm_store_record_allowed(s, &it, &d, 1, "ETH", NULL, 0));
+    TU_ASSERT_OK(tkm_store_commit(s));
+    TU_ASSERT_OK(tkm_counter_file_peek(f->counter, &cv, &present));
+    assert_int_equal(cv, v0 + 2);
+    /* a counter that refuses for good (it has seen a newer state) closes the store */
+    TU_ASSERT_OK(tkm_store_begin(s));
+    mk_intent(&it, "req-5", 9, 0xa5);
+    TU_ASSERT_OK(tkm_store_record_allowed(s, &it, &d, 1, "ETH", NULL, 0));
+    k.fail_with = TKM_ERR_STORE_ROLLBACK;
+    TU_ASSERT_RC(tkm_store_commit(s), TKM_ERR_STORE_ROLLBACK);
+    assert_true(tkm_store_is_failed(s));
+    k.fail_with = TKM_OK;
+    TU_ASSERT_RC(tkm_store_begin(s), TKM_ERR_STORE_CLOSED);
+    tkm_store_close(s);
+    /* the state opens again (one step ahead of the file counter: nothing of that step was released) */
+    TU_ASSERT_OK(open_store(f, &s));
+    assert_int_equal(tkm_store_version(s), v0 + 3);
+    tkm_store_close(s);
+    /* no file: nothing to peek */
+    TU_ASSERT_OK(tkm_counter_file_peek("/nonexistent/counter", &cv, &present));
+    assert_false(present);
+    assert_int_equal(cv, 0);
+}
+
 int main(void) {
     setenv("TKM_DONT_MLOCK", "1", 0);
     const struct CMUnitTest tests[] = {
@@ -516,6 +602,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_window_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_before_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counter_write_fails, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
