@@ -1,8 +1,9 @@
-/* see cli.h — the line-by-line batch mode of `tx decode`, `tx sign-dev` and `calldata decode`. */
+/* see cli.h — the input side of the decode-style commands and their line-by-line batch mode. */
 #include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 json_t *cli_error_json(tkm_rc rc) {
     const char *name = tkm_err_name(rc.code);
@@ -30,4 +31,29 @@ int cli_batch_lines(cli_batch_fn fn, void *arg) {
     }
     free(line);
     return status;
+}
+
+int cli_run_input(const char *what, const char *arg, int batch, size_t max, cli_batch_fn fn, void *fn_arg) {
+    if (batch) return cli_batch_lines(fn, fn_arg);
+    uint8_t *in = NULL;
+    size_t in_len = 0;
+    tkm_rc rc = TKM_RC_OK;
+    if (arg && strcmp(arg, "-") != 0)
+        in_len = strlen(arg);
+    else
+        rc = cli_read_input(NULL, max, &in, &in_len);
+    json_t *out = NULL;
+    if (tkm_ok(rc)) {
+        tkm_err_detail_clear();
+        rc = fn(in ? (const char *)in : arg, in_len, fn_arg, &out);
+    }
+    free(in);
+    if (tkm_failed(rc)) {
+        json_decref(out);
+        cli_error(what, rc);
+        return 1;
+    }
+    int st = cli_print_json(out);
+    json_decref(out);
+    return st;
 }

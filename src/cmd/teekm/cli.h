@@ -37,6 +37,14 @@ int cli_print_json(const json_t *v);
  */
 typedef tkm_rc (*cli_batch_fn)(const char *line, size_t len, void *arg, json_t **out);
 int cli_batch_lines(cli_batch_fn fn, void *arg);
+/*
+ * The input side of the decode-style commands (`tx decode`, `calldata
+ * decode`, `siwe parse`): with batch, every line of stdin as cli_batch_lines;
+ * otherwise the text of arg, or stdin (arg NULL or "-") up to max bytes, once
+ * through fn, printed as JSON; a failure is reported as "what: …". Returns
+ * the exit code (0, or 1 on a failure).
+ */
+int cli_run_input(const char *what, const char *arg, int batch, size_t max, cli_batch_fn fn, void *fn_arg);
 /* {"error": NAME, "detail": the thread's error detail}: a new reference, NULL when out of memory. */
 json_t *cli_error_json(tkm_rc rc);
 

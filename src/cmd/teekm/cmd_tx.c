@@ -80,32 +80,11 @@ static int cmd_decode(int argc, char **argv) {
             return 2;
         }
     }
-    if (batch) {
-        if (arg) {
-            usage();
-            return 2;
-        }
-        return cli_batch_lines(decode_line, (void *)chainp);
+    if (batch && arg) {
+        usage();
+        return 2;
     }
-    uint8_t *in = NULL;
-    size_t in_len = 0;
-    tkm_rc rc;
-    if (arg && strcmp(arg, "-") != 0) {
-        in_len = strlen(arg);
-        rc = TKM_RC_OK;
-    } else {
-        rc = cli_read_input(NULL, 2 * TKM_TX_MAX_RAW + 16, &in, &in_len);
-    }
-    json_t *out = NULL;
-    if (tkm_ok(rc)) rc = decode_one(in ? (const char *)in : arg, in_len, chainp, &out);
-    free(in);
-    if (tkm_failed(rc)) {
-        cli_error("tx decode", rc);
-        return 1;
-    }
-    int st = cli_print_json(out);
-    json_decref(out);
-    return st;
+    return cli_run_input("tx decode", arg, batch, 2 * TKM_TX_MAX_RAW + 16, decode_line, (void *)chainp);
 }
 
 /* The development key and its address (key-file rules: cli_devkey_load in devkey.c). */
