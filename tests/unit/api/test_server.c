@@ -1095,11 +1095,15 @@ static void test_sigterm_drain(void **state) {
     int st = 0;
     double t0 = now_s();
     assert_int_equal(waitpid(child, &st, 0), child);
+    child = 0;
+    char *log = read_log();
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) /* the sanitizers' report, if any, is in the child's log */
+        fprintf(stderr, "child %s %d; the end of its log:\n%s\n", WIFEXITED(st) ? "exited" : "killed by signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+                log ? log + (strlen(log) > 6000 ? strlen(log) - 6000 : 0) : "(none)");
     assert_true(now_s() - t0 < 5.0);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    child = 0;
-    char *log = read_log();
     assert_non_null(strstr(log, "CHILD run returned OK, store closed"));
     assert_non_null(strstr(log, "draining"));
     free(log);
