@@ -57,3 +57,17 @@ int cli_run_input(const char *what, const char *arg, int batch, size_t max, cli_
     json_decref(out);
     return st;
 }
+
+int cli_input_args(int argc, char **argv, int first, const char **arg, int *batch) {
+    *arg = NULL;
+    *batch = 0;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--batch") == 0)
+            *batch = 1;
+        else if (!*arg && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+            *arg = argv[i];
+        else
+            return -1;
+    }
+    return *batch && *arg ? -1 : 0;
+}

@@ -45,6 +45,11 @@ int cli_batch_lines(cli_batch_fn fn, void *arg);
  * the exit code (0, or 1 on a failure).
  */
 int cli_run_input(const char *what, const char *arg, int batch, size_t max, cli_batch_fn fn, void *fn_arg);
+/*
+ * Their arguments from argv[first]: "[INPUT | -]" or "--batch" (not both).
+ * Out: *arg (NULL: stdin), *batch. Returns 0, or -1 on a usage error.
+ */
+int cli_input_args(int argc, char **argv, int first, const char **arg, int *batch);
 /* {"error": NAME, "detail": the thread's error detail}: a new reference, NULL when out of memory. */
 json_t *cli_error_json(tkm_rc rc);
 

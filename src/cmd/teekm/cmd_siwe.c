@@ -44,19 +44,9 @@ int cmd_siwe(int argc, char **argv) {
         usage();
         return 2;
     }
-    const char *arg = NULL;
-    int batch = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--batch") == 0)
-            batch = 1;
-        else if (!arg && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
-            arg = argv[i];
-        else {
-            usage();
-            return 2;
-        }
-    }
-    if (batch && arg) {
+    const char *arg;
+    int batch;
+    if (cli_input_args(argc, argv, 2, &arg, &batch) != 0) {
         usage();
         return 2;
     }
