@@ -1530,8 +1530,21 @@ out:
 }
 
 tkm_rc tkm_engine_request_get(tkm_engine *e, const char *request_id, int *found, tkm_store_request *out) {
+    *found = 0;
     enter(e);
-    tkm_rc rc = tkm_store_request_get(e->store, request_id, found, out);
+    tkm_rc rc = TKM_RC_OK;
+    if (tkm_store_counter_behind(e->store)) {
+        /*
+         * The last commit is not yet confirmed by the monotonic counter: its
+         * results must not leave by this path either (a host could read a
+         * signature here, then restore the state from before it). Catch up
+         * first, as the next commit would; fail closed if that fails.
+         */
+        rc = tkm_store_begin(e->store);
+        if (tkm_ok(rc)) tkm_store_rollback(e->store);
+        note_store(e);
+    }
+    if (tkm_ok(rc)) rc = tkm_store_request_get(e->store, request_id, found, out);
     leave(e);
     return rc;
 }

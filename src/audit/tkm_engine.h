@@ -237,7 +237,12 @@ TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_keys_visit(tkm_engine *e, int with_pub
 /* The 65-byte public key of one signer key (*found = 0 when there is none). */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_key_public(tkm_engine *e, const char *label, int *found,
                                                      tkm_store_key_info *info, uint8_t pub[65]);
-/* The recorded (allowed) request with this id: *found and *out. */
+/*
+ * The recorded (allowed) request with this id: *found and *out. While the
+ * last commit's monotonic-counter write has not succeeded, the counter is
+ * caught up first and its error returned if that fails (UNAVAILABLE):
+ * nothing of an unconfirmed commit leaves by this path.
+ */
 TKM_API TKM_WARN_UNUSED tkm_rc tkm_engine_request_get(tkm_engine *e, const char *request_id, int *found,
                                                       tkm_store_request *out);
 /* Page through the audit log from from_seq (fn returns non-zero to stop), under the engine lock for this call. */
