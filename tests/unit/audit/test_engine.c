@@ -323,6 +323,60 @@ static void test_unconfirmed_result_not_read(void **state) {
     tkm_engine_close(e);
 }
 
+/* A clock hook that never lets time pass NOW + 60 (what a trusted-time bound does to a host clock run ahead). */
+static int64_t capped_clock(void *ctx, int64_t host_now, const tkm_policy *policy) {
+    (void)ctx;
+    (void)policy;
+    return host_now < NOW + 60 ? host_now : NOW + 60;
+}
+
+/* The time of the last audit record (every engine operation audits what it did, with its evaluation time). */
+static int64_t last_audit_time(tkm_engine *e) {
+    sink s;
+    tkm_wr_init(&s.w, 0);
+    TU_ASSERT_OK(tkm_engine_audit_export(e, sink_fn, &s));
+    size_t end = s.w.len - 1, start = end; /* lines end with '\n' */
+    while (start > 0 && s.w.p[start - 1] != '\n') start--;
+    json_t *rec = json_loadb((const char *)s.w.p + start, end - start, 0, NULL);
+    assert_non_null(rec);
+    int64_t t = (int64_t)json_integer_value(json_object_get(rec, "time"));
+    json_decref(rec);
+    tkm_wr_free(&s.w);
+    return t;
+}
+
+/* Admin operations take their time through the clock hook too: a host clock run ahead cannot move the state's time. */
+static void test_admin_time_through_clock(void **state) {
+    fx *f = *state;
+    tkm_engine *e;
+    tkm_engine_opts o = opts(f);
+    TU_ASSERT_OK(tkm_engine_init(&e, &o, NULL, (const uint8_t *)f->policy, strlen(f->policy), NOW));
+    tkm_engine_close(e);
+    o = opts(f);
+    o.clock = capped_clock;
+    TU_ASSERT_OK(tkm_engine_open(&e, &o, NOW));
+    const int64_t ahead = NOW + 10 * 86400;
+    uint8_t inst[32], d[32], ph[32], addr[20];
+    uint64_t ver;
+    tkm_engine_instance_id(e, inst);
+    tkm_engine_policy_info(e, &ver, ph);
+    tkm_key_event_digest(d, inst, "k-1", TKM_KEY_EVENT_GENERATE, "hot", NULL, ver, NOW + 600);
+    tkm_approval a[2];
+    approve(&a[0], f->admin[0], d, NOW + 600);
+    approve(&a[1], f->admin[1], d, NOW + 600);
+    TU_ASSERT_OK(tkm_engine_key_event(e, TKM_KEY_EVENT_GENERATE, "k-1", "hot", NULL, a, 2, ahead, addr));
+    assert_int_equal(last_audit_time(e), NOW + 60);
+    /* and the next decision is not evaluated at the host's future time either */
+    tkm_sign_request rq;
+    tkm_sign_result res;
+    mk_req(&rq, "t-1", 1, "1", 0xe1);
+    rq.host_now = ahead;
+    TU_ASSERT_OK(tkm_engine_sign(e, &rq, &res));
+    assert_true(res.decision.allow);
+    assert_int_equal(last_audit_time(e), NOW + 60);
+    tkm_engine_close(e);
+}
+
 static void test_threads(void **state) {
     fx *f = *state;
     tkm_engine *e;
@@ -578,6 +632,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unconfirmed_result_not_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_time_through_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_clock_attestation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_entry_points, setup, teardown),
     };
