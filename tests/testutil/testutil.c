@@ -66,3 +66,28 @@ int tu_misuse_count(void) {
     misuse_hits = 0;
     return n;
 }
+
+static tkm_rc flaky_read(void *ctx, const uint8_t id[32], uint64_t *v, int *ex) {
+    tu_flaky_counter *k = ctx;
+    return k->inner.read(k->inner.ctx, id, v, ex);
+}
+
+static tkm_rc flaky_advance(void *ctx, const uint8_t id[32], uint64_t v) {
+    tu_flaky_counter *k = ctx;
+    k->advances++;
+    if (k->fail_with != TKM_OK) {
+        tkm_err_detail_set("flaky counter: away");
+        return TKM_RC(k->fail_with);
+    }
+    return k->inner.advance(k->inner.ctx, id, v);
+}
+
+static void flaky_close(void *ctx) {
+    tu_flaky_counter *k = ctx;
+    if (k->inner.close) k->inner.close(k->inner.ctx);
+}
+
+tkm_counter tu_flaky_counter_wrap(tu_flaky_counter *k, tkm_counter inner) {
+    k->inner = inner;
+    return (tkm_counter){.ctx = k, .read = flaky_read, .advance = flaky_advance, .close = flaky_close};
+}

@@ -32,6 +32,20 @@ const char *tu_tohex(const uint8_t *b, size_t n);
 void tu_misuse_install(void);
 int tu_misuse_count(void);
 
+/*
+ * A monotonic counter over another one whose advances fail with fail_with
+ * while it is not TKM_OK (a remote counter that is away, or refuses);
+ * advances counts the attempts. tu_flaky_counter_wrap takes ownership of
+ * inner and returns the counter to give the store; k must outlive it.
+ */
+#include "store/tkm_counter.h"
+typedef struct {
+    tkm_counter inner;
+    tkm_err fail_with;
+    int advances;
+} tu_flaky_counter;
+tkm_counter tu_flaky_counter_wrap(tu_flaky_counter *k, tkm_counter inner);
+
 #define TU_ASSERT_RC(expr, want) assert_int_equal((int)(expr).code, (int)(want))
 /* Deliberately ignore a result (gcc ignores (void) casts on warn_unused_result). */
 static inline void tu_ignore(tkm_rc rc) { (void)rc; }

@@ -274,48 +274,25 @@ static void *work(void *arg) {
     return NULL;
 }
 
-/* A counter over the file counter whose advances fail on demand (a remote counter that is away). */
-typedef struct {
-    tkm_counter inner;
-    int away;
-} away_counter;
-static tkm_rc away_read(void *ctx, const uint8_t id[32], uint64_t *v, int *ex) {
-    away_counter *k = ctx;
-    return k->inner.read(k->inner.ctx, id, v, ex);
-}
-static tkm_rc away_advance(void *ctx, const uint8_t id[32], uint64_t v) {
-    away_counter *k = ctx;
-    if (k->away) {
-        tkm_err_detail_set("counter away");
-        return TKM_RC(TKM_ERR_UNAVAILABLE);
-    }
-    return k->inner.advance(k->inner.ctx, id, v);
-}
-static void away_close(void *ctx) {
-    away_counter *k = ctx;
-    k->inner.close(k->inner.ctx);
-}
-
 /* A decision whose counter write failed is not released by the status path either, until the counter catches up. */
 static void test_unconfirmed_result_not_read(void **state) {
     fx *f = *state;
     tkm_engine *e;
-    away_counter k = {0};
+    tu_flaky_counter k = {.fail_with = TKM_OK};
     tkm_engine_opts o = opts(f);
-    k.inner = o.counter;
-    o.counter = (tkm_counter){.ctx = &k, .read = away_read, .advance = away_advance, .close = away_close};
+    o.counter = tu_flaky_counter_wrap(&k, o.counter);
     TU_ASSERT_OK(tkm_engine_init(&e, &o, NULL, (const uint8_t *)f->policy, strlen(f->policy), NOW));
     key_event(f, e, TKM_KEY_EVENT_GENERATE, "k-1", "hot", NULL, 2, TKM_OK, NULL);
     tkm_sign_request rq;
     tkm_sign_result res;
     mk_req(&rq, "u-1", 1, "1", 0xe1);
-    k.away = 1;
+    k.fail_with = TKM_ERR_UNAVAILABLE;
     TU_ASSERT_RC(tkm_engine_sign(e, &rq, &res), TKM_ERR_UNAVAILABLE); /* committed, not confirmed */
     int found = 1;
     tkm_store_request sr;
     TU_ASSERT_RC(tkm_engine_request_get(e, "u-1", &found, &sr), TKM_ERR_UNAVAILABLE);
     assert_int_equal(found, 0);
-    k.away = 0; /* back: the read catches the counter up first, then the recorded signature may leave */
+    k.fail_with = TKM_OK; /* back: the read catches the counter up first, then the recorded signature may leave */
     TU_ASSERT_OK(tkm_engine_request_get(e, "u-1", &found, &sr));
     assert_int_equal(found, 1);
     assert_int_equal(sr.result_len, 65);

@@ -433,37 +433,12 @@ static void test_interrupted_init(void **state) {
     expect_open(f, TKM_ERR_STORE_COUNTER, "missing");
 }
 
-/* A counter over the file counter whose advances fail on demand (a remote counter that is away). */
-typedef struct {
-    tkm_counter inner;
-    tkm_err fail_with; /* TKM_OK: pass through */
-    int advances;
-} flaky;
-static tkm_rc flaky_read(void *ctx, const uint8_t id[32], uint64_t *v, int *ex) {
-    flaky *k = ctx;
-    return k->inner.read(k->inner.ctx, id, v, ex);
-}
-static tkm_rc flaky_advance(void *ctx, const uint8_t id[32], uint64_t v) {
-    flaky *k = ctx;
-    k->advances++;
-    if (k->fail_with != TKM_OK) {
-        tkm_err_detail_set("flaky counter: away");
-        return TKM_RC(k->fail_with);
-    }
-    return k->inner.advance(k->inner.ctx, id, v);
-}
-static void flaky_close(void *ctx) {
-    flaky *k = ctx;
-    k->inner.close(k->inner.ctx);
-}
-
 static void test_counter_write_fails(void **state) {
     fx *f = *state;
     populate(f);
-    flaky k = {.fail_with = TKM_OK};
+    tu_flaky_counter k = {.fail_with = TKM_OK};
     tkm_store_opts o = opts(f, NULL);
-    k.inner = o.counter;
-    o.counter = (tkm_counter){.ctx = &k, .read = flaky_read, .advance = flaky_advance, .close = flaky_close};
+    o.counter = tu_flaky_counter_wrap(&k, o.counter);
     tkm_store *s;
     TU_ASSERT_OK(tkm_store_open(&s, &o));
     uint64_t v0 = tkm_store_version(s);
